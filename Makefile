@@ -1,0 +1,73 @@
+# Bookshelf. `make run` and `make test` are the two commands that matter (see README.md).
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+MANAGE := $(BIN)/python manage.py
+PORT ?= 8000
+PIP_INSTALL := $(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes
+# The system Chromium when there is one (Debian's package); Playwright's own elsewhere.
+SYSTEM_CHROMIUM := $(or $(CHROMIUM_PATH),$(shell command -v chromium || command -v chromium-browser))
+
+.PHONY: help run test unit e2e lint format browser lock migrate seed clean
+
+help:
+	@echo "make run     venv, pinned deps, migrate, demo data, app on http://127.0.0.1:$(PORT)"
+	@echo "make test    ruff, unit tests, Playwright e2e (non-zero on any failure)"
+	@echo "make unit    unit tests only;  make e2e   browser tests only"
+	@echo "make format  apply ruff's formatting and safe fixes"
+	@echo "make lock    recompile requirements/*.txt from the .in files"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.base-installed: requirements/base.txt | $(BIN)/python
+	$(PIP_INSTALL) -r requirements/base.txt
+	@touch $@
+
+$(VENV)/.dev-installed: requirements/dev.txt | $(BIN)/python
+	$(PIP_INSTALL) -r requirements/dev.txt
+	@touch $@ $(VENV)/.base-installed
+
+migrate: $(VENV)/.base-installed
+	$(MANAGE) migrate --noinput
+
+seed: migrate
+	$(MANAGE) seed_demo
+
+run: seed
+	$(MANAGE) runserver 127.0.0.1:$(PORT)
+
+test: lint unit e2e
+
+lint: $(VENV)/.dev-installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(VENV)/.dev-installed
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+unit: $(VENV)/.dev-installed
+	$(BIN)/pytest apps
+
+e2e: $(VENV)/.dev-installed browser
+	$(BIN)/pytest e2e
+
+browser: $(VENV)/.dev-installed
+ifeq ($(SYSTEM_CHROMIUM),)
+	$(BIN)/playwright install chromium
+else
+	@echo "Browser: $(SYSTEM_CHROMIUM)"
+endif
+
+lock: $(VENV)/.dev-installed
+	cd requirements && for name in base prod dev; do \
+		../$(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras \
+			--output-file $$name.txt $$name.in || exit 1; \
+	done
+
+clean:
+	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache

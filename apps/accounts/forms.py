@@ -1,0 +1,98 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib.auth import forms as auth_forms
+from django.db import transaction
+from django.utils.translation import gettext_lazy as _
+
+from .models import User
+from .photos import clean_profile_photo
+
+
+class LoginForm(auth_forms.AuthenticationForm):
+    username = auth_forms.UsernameField(
+        label=_("Username or email"),
+        widget=forms.TextInput(attrs={"autofocus": True, "autocomplete": "username"}),
+    )
+    error_messages = {
+        **auth_forms.AuthenticationForm.error_messages,
+        "invalid_login": _(
+            "That username or email and password do not match. Check them and try again."
+        ),
+    }
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+
+class ProfilePhotoFormMixin(forms.ModelForm):
+    """Validates and re-encodes an uploaded ``profile_photo``; deletes the replaced file."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._previous_photo_name = self.instance.profile_photo.name or ""
+
+    def clean_profile_photo(self) -> Any:
+        photo = self.cleaned_data.get("profile_photo")
+        # A new upload is an UploadedFile; an unchanged photo is the stored FieldFile and
+        # False means "clear".
+        if photo and hasattr(photo, "content_type"):
+            return clean_profile_photo(photo)
+        return photo
+
+    def save(self, commit: bool = True) -> User:
+        user = super().save(commit=commit)
+        previous = self._previous_photo_name
+        if commit and previous and previous != user.profile_photo.name:
+            storage = user.profile_photo.storage
+            # Only once the new row is committed, so a rollback never loses the old photo.
+            transaction.on_commit(lambda: storage.delete(previous))
+        return user
+
+
+class ProfileForm(ProfilePhotoFormMixin, forms.ModelForm):
+    """A user's own details."""
+
+    class Meta:
+        model = User
+        fields = ["first_name", "last_name", "email", "date_of_birth", "profile_photo"]
+        widgets = {
+            "date_of_birth": DateInput(format="%Y-%m-%d"),
+            "profile_photo": forms.ClearableFileInput(
+                attrs={"accept": "image/jpeg,image/png,image/webp"}
+            ),
+        }
+        help_texts = {
+            "profile_photo": _("JPEG, PNG or WebP, at most 2 MB and 4096×4096 pixels."),
+        }
+
+
+class AdminUserCreationForm(ProfilePhotoFormMixin, auth_forms.AdminUserCreationForm):
+    class Meta(auth_forms.AdminUserCreationForm.Meta):
+        model = User
+        fields = ["username", "email", "first_name", "last_name", "date_of_birth", "profile_photo"]
+
+
+class AdminUserChangeForm(ProfilePhotoFormMixin, auth_forms.UserChangeForm):
+    class Meta(auth_forms.UserChangeForm.Meta):
+        model = User
+        # The admin's fieldsets decide what is shown; these are the fields it may edit.
+        fields = [
+            "username",
+            "password",
+            "first_name",
+            "last_name",
+            "email",
+            "date_of_birth",
+            "profile_photo",
+            "is_active",
+            "is_staff",
+            "is_superuser",
+            "groups",
+            "user_permissions",
+            "last_login",
+            "date_joined",
+        ]
