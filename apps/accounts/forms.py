@@ -31,6 +31,15 @@ class DateInput(forms.DateInput):
 class ProfilePhotoFormMixin(forms.ModelForm):
     """Validates and re-encodes an uploaded ``profile_photo``; deletes the replaced file."""
 
+    # A plain FileField, not forms.ImageField: clean_profile_photo does every check itself,
+    # so each refusal gets a precise message instead of "not an image or corrupted".
+    profile_photo = forms.FileField(
+        label=_("Profile photo"),
+        required=False,
+        help_text=_("JPEG, PNG or WebP, at most 2 MB and 4096×4096 pixels."),
+        widget=forms.ClearableFileInput(attrs={"accept": "image/jpeg,image/png,image/webp"}),
+    )
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._previous_photo_name = self.instance.profile_photo.name or ""
@@ -59,15 +68,7 @@ class ProfileForm(ProfilePhotoFormMixin, forms.ModelForm):
     class Meta:
         model = User
         fields = ["first_name", "last_name", "email", "date_of_birth", "profile_photo"]
-        widgets = {
-            "date_of_birth": DateInput(format="%Y-%m-%d"),
-            "profile_photo": forms.ClearableFileInput(
-                attrs={"accept": "image/jpeg,image/png,image/webp"}
-            ),
-        }
-        help_texts = {
-            "profile_photo": _("JPEG, PNG or WebP, at most 2 MB and 4096×4096 pixels."),
-        }
+        widgets = {"date_of_birth": DateInput(format="%Y-%m-%d")}
 
 
 class AdminUserCreationForm(ProfilePhotoFormMixin, auth_forms.AdminUserCreationForm):

@@ -57,7 +57,13 @@ def clean_profile_photo(upload: UploadedFile) -> ContentFile:
             image.load()  # the full decode: truncated or corrupt files fail here
     except ValidationError:
         raise
-    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning):
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise ValidationError(
+            _("The photo has far too many pixels; the limit is %(max_w)s×%(max_h)s."),
+            code="too_many_pixels",
+            params={"max_w": max_width, "max_h": max_height},
+        ) from None
+    except UnidentifiedImageError:
         raise ValidationError(
             _("Upload a JPEG, PNG or WebP image. This file is not one."), code="invalid_image"
         ) from None

@@ -16,3 +16,6 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 # Uploaded test files never land in the working tree.
 MEDIA_ROOT = Path(tempfile.mkdtemp(prefix="bookshelf-test-media-"))
+# No collectstatic in tests: whitenoise serves straight from the finders.
+STATIC_ROOT = Path(tempfile.mkdtemp(prefix="bookshelf-test-static-"))
+WHITENOISE_USE_FINDERS = True

@@ -1,0 +1,25 @@
+from __future__ import annotations
+
+import factory
+from django.contrib.auth import get_user_model
+
+# Every factory-made user can log in with this password.
+DEFAULT_PASSWORD = "correct-horse-battery"
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        django_get_or_create = ("username",)
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    email = factory.LazyAttribute(lambda user: f"{user.username}@example.org")
+    first_name = factory.Faker("first_name")
+    last_name = factory.Faker("last_name")
+    password = factory.django.Password(DEFAULT_PASSWORD)
+
+
+class SuperuserFactory(UserFactory):
+    is_staff = True
+    is_superuser = True

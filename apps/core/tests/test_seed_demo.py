@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth import authenticate, get_user_model
+from django.core.management import CommandError, call_command
+
+from apps.accounts.demo import DEMO_USERS
+
+pytestmark = pytest.mark.django_db
+
+User = get_user_model()
+
+
+def test_seed_demo_refuses_when_debug_is_off(settings):
+    settings.DEBUG = False
+    with pytest.raises(CommandError, match="DEBUG is off"):
+        call_command("seed_demo")
+    assert User.objects.count() == 0
+
+
+def test_seed_demo_creates_one_user_per_role_and_a_superuser(settings):
+    settings.DEBUG = True
+    settings.DEMO_PASSWORD = "demo-password-for-tests"
+    call_command("seed_demo")
+    usernames = set(User.objects.values_list("username", flat=True))
+    assert usernames == {
+        "admin",
+        "viewer",
+        "member",
+        "editor",
+        "publisher",
+        "librarian",
+        "roleadmin",
+    }
+    assert User.objects.get(username="admin").is_superuser
+    assert not User.objects.get(username="roleadmin").is_superuser
+    assert authenticate(username="editor", password="demo-password-for-tests") is not None
+    assert authenticate(username="admin@example.com", password="demo-password-for-tests")
+
+
+def test_seed_demo_is_idempotent_and_keeps_changes(settings, capsys):
+    settings.DEBUG = True
+    call_command("seed_demo")
+    editor = User.objects.get(username="editor")
+    editor.set_password("my-own-new-passphrase")
+    editor.save()
+    call_command("seed_demo", "--force")
+    assert User.objects.count() == len(DEMO_USERS)
+    editor.refresh_from_db()
+    assert editor.check_password("my-own-new-passphrase")
+    assert "user editor: kept" in capsys.readouterr().out
+
+
+def test_seed_demo_runs_with_debug_off_when_forced(settings):
+    settings.DEBUG = False
+    call_command("seed_demo", "--force")
+    assert User.objects.count() == len(DEMO_USERS)
