@@ -5,9 +5,10 @@ from typing import Any
 from django.contrib.auth.decorators import login_not_required
 from django.db import DatabaseError, connection
 from django.http import HttpRequest, JsonResponse
+from django.templatetags.static import static
 from django.utils.decorators import method_decorator
 from django.views import View
-from django.views.generic import TemplateView
+from django.views.generic import RedirectView, TemplateView
 
 
 @method_decorator(login_not_required, name="dispatch")
@@ -34,3 +35,11 @@ class HealthCheckView(View):
         except DatabaseError:
             return JsonResponse({"status": "error", "database": "unavailable"}, status=503)
         return JsonResponse({"status": "ok", "database": "ok"})
+
+
+@method_decorator(login_not_required, name="dispatch")
+class FaviconView(RedirectView):
+    permanent = True
+
+    def get_redirect_url(self, *args: Any, **kwargs: Any) -> str:
+        return static("favicon.ico")

@@ -163,3 +163,9 @@ def test_partial_mixin_serves_only_the_partial_to_htmx(rf, member, partial_templ
 def test_partial_mixin_serves_the_full_page_on_history_restore(rf, member, partial_templates):
     response = render_greeting(rf, member, HTTP_HX_HISTORY_RESTORE_REQUEST="true", **HTMX)
     assert "<h1>Full page for Ada</h1>" in response.text
+
+
+def test_favicon_ico_at_the_root_points_to_the_static_icon(client):
+    response = client.get("/favicon.ico")
+    assert response.status_code == HTTPStatus.MOVED_PERMANENTLY
+    assert response["Location"] == "/static/favicon.ico"

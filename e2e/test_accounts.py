@@ -1,0 +1,69 @@
+from __future__ import annotations
+
+import io
+
+from PIL import Image
+from playwright.sync_api import Page, expect
+
+from .conftest import log_in
+
+
+def png_bytes() -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (80, 80), (40, 120, 200)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def open_user_menu(page: Page, username: str) -> None:
+    page.get_by_role("button", name=username).click()
+
+
+def test_log_in_see_dashboard_upload_photo_and_log_out(page: Page, live_server, e2e_users):
+    page.goto(live_server.url)
+    page.get_by_role("link", name="Log in").first.click()
+    page.get_by_label("Username or email").fill("member")
+    page.get_by_label("Password").fill("correct-horse-battery")
+    page.get_by_role("button", name="Log in").click()
+
+    expect(page.get_by_role("heading", level=1)).to_have_text("Hello, Max")
+    expect(page.locator("nav .avatar-initials")).to_have_text("MM")
+
+    open_user_menu(page, "member")
+    page.get_by_role("link", name="Profile", exact=True).click()
+    expect(page).to_have_title("Your profile · Bookshelf")
+    page.get_by_label("Profile photo").set_input_files(
+        files=[{"name": "me.png", "mimeType": "image/png", "buffer": png_bytes()}]
+    )
+    page.get_by_role("button", name="Save profile").click()
+
+    expect(page.get_by_role("status")).to_contain_text("Your profile was saved.")
+    avatar = page.get_by_role("img", name="Photo of Max Member")
+    expect(avatar).to_be_visible()
+    assert avatar.evaluate("img => img.complete && img.naturalWidth") == 80
+
+    open_user_menu(page, "member")
+    page.get_by_role("button", name="Log out").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Log in")
+    page.goto(f"{live_server.url}/accounts/profile/")
+    expect(page).to_have_url(f"{live_server.url}/accounts/login/?next=/accounts/profile/")
+
+
+def test_a_fake_image_is_refused_with_a_clear_message(page: Page, live_server, e2e_users):
+    log_in(page, live_server.url, "max@example.org")
+    page.goto(f"{live_server.url}/accounts/profile/")
+    page.get_by_label("Profile photo").set_input_files(
+        files=[{"name": "cat.png", "mimeType": "image/png", "buffer": b"not a picture" * 50}]
+    )
+    page.get_by_role("button", name="Save profile").click()
+    expect(
+        page.get_by_text("Upload a JPEG, PNG or WebP image. This file is not one.")
+    ).to_be_visible()
+    expect(page.locator("nav .avatar-initials")).to_have_text("MM")
+
+
+def test_wrong_password_says_so(page: Page, live_server, e2e_users):
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.get_by_label("Username or email").fill("member")
+    page.get_by_label("Password").fill("not-the-password")
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_text("do not match")).to_be_visible()

@@ -1,0 +1,86 @@
+"""No page of the app triggers a CSP violation, and the detector itself works."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from .conftest import log_in
+
+ANONYMOUS_PAGES = [
+    "/",
+    "/accounts/login/",
+    "/accounts/password/reset/",
+    "/accounts/password/reset/sent/",
+    "/no-such-page/",
+]
+ADMIN_PAGES = [
+    "/",
+    "/accounts/profile/",
+    "/accounts/password/change/",
+    "/admin/",
+    "/admin/accounts/user/",
+    "/admin/accounts/user/add/",
+    "/admin/auth/group/",
+]
+
+
+def test_anonymous_pages_load_without_violations(page: Page, live_server, browser_problems):
+    browser_problems.expected_error_urls.add(f"{live_server.url}/no-such-page/")
+    for path in ANONYMOUS_PAGES:
+        page.goto(f"{live_server.url}{path}")
+        page.wait_for_load_state("load")
+        expect(page.locator("h1")).to_have_count(1)
+    assert browser_problems.all() == []
+
+
+def test_signed_in_pages_load_without_violations(
+    page: Page, live_server, e2e_users, browser_problems
+):
+    log_in(page, live_server.url, "admin")
+    for path in ADMIN_PAGES:
+        page.goto(f"{live_server.url}{path}")
+        page.wait_for_load_state("load")
+    page.goto(f"{live_server.url}/admin/accounts/user/{e2e_users['member'].pk}/change/")
+    page.wait_for_load_state("load")
+    assert browser_problems.all() == []
+
+
+@pytest.mark.parametrize(
+    ("snippet", "directive"),
+    [
+        (
+            "document.body.insertAdjacentHTML('beforeend', '<p style=\"color: red\">x</p>')",
+            "style-src-attr",
+        ),
+        (
+            "const s = document.createElement('script'); s.textContent = '1';"
+            " document.body.append(s)",
+            "script-src-elem",
+        ),
+    ],
+)
+def test_detector_reports_an_inline_style_or_script(
+    page: Page, live_server, browser_problems, snippet, directive
+):
+    """Negative control: a guard that cannot fail proves nothing."""
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.evaluate(snippet)
+    page.wait_for_function("window.__cspViolations.length > 0")
+    expect(page.locator("body")).to_be_visible()
+    assert directive in {v["directive"] for v in browser_problems.csp_violations}
+    assert any("Content Security Policy" in text for text in browser_problems.console_errors)
+    browser_problems.clear()
+
+
+def test_toasts_show_messages_as_text_not_html(page: Page, live_server, browser_problems):
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.evaluate(
+        """document.body.dispatchEvent(new CustomEvent("bookshelf:messages", {bubbles: true,
+           detail: {messages: [{message: "<img src=x> saved", level: "danger"}]}}))"""
+    )
+    toast = page.get_by_role("alert")
+    expect(toast).to_contain_text("<img src=x> saved")
+    expect(toast.locator("img")).to_have_count(0)
+    toast.get_by_role("button", name="Close").click()
+    expect(toast).to_have_count(0)
