@@ -51,10 +51,10 @@ format: $(VENV)/.dev-installed
 	$(BIN)/ruff format .
 
 unit: $(VENV)/.dev-installed
-	$(BIN)/pytest apps
+	$(BIN)/pytest --ds=project.settings.test apps
 
 e2e: $(VENV)/.dev-installed browser
-	$(BIN)/pytest e2e
+	$(BIN)/pytest --ds=project.settings.test e2e
 
 browser: $(VENV)/.dev-installed
 ifeq ($(SYSTEM_CHROMIUM),)

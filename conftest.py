@@ -22,3 +22,11 @@ def member(db):
 @pytest.fixture
 def superuser(db):
     return SuperuserFactory(username="admin", first_name="Ada", last_name="Admin")
+
+
+def pytest_report_header(config) -> str:
+    """Say which database the suite runs on (CI runs it on SQLite and on PostgreSQL)."""
+    from django.conf import settings
+
+    database = settings.DATABASES["default"]
+    return f"database: {database['ENGINE'].rsplit('.', 1)[-1]} {database.get('NAME', '')}"

@@ -169,3 +169,32 @@ def test_favicon_ico_at_the_root_points_to_the_static_icon(client):
     response = client.get("/favicon.ico")
     assert response.status_code == HTTPStatus.MOVED_PERMANENTLY
     assert response["Location"] == "/static/favicon.ico"
+
+
+def test_expired_csrf_token_gets_a_friendly_403():
+    from django.test import Client
+
+    response = Client(enforce_csrf_checks=True).post(
+        reverse("accounts:login"), {"username": "x", "password": "y"}
+    )
+    assert response.status_code == HTTPStatus.FORBIDDEN
+    assert "This form has expired" in response.content.decode()
+
+
+def test_bad_host_gets_the_friendly_400_page(client):
+    response = client.get("/", HTTP_HOST="evil.example")
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert "The request could not be understood" in response.text
+
+
+def test_403_page_explains_and_offers_a_way_on(rf, member):
+    from django.core.exceptions import PermissionDenied
+    from django.views.defaults import permission_denied
+
+    request = rf.get("/somewhere/")
+    request.user = member
+    response = permission_denied(request, PermissionDenied())
+    assert response.status_code == HTTPStatus.FORBIDDEN
+    html = response.content.decode()
+    assert "You don't have permission to do that" in html
+    assert 'href="/"' in html
