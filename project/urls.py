@@ -6,5 +6,6 @@ from django.urls import include, path
 urlpatterns = [
     path("", include("apps.core.urls")),
     path("accounts/", include("apps.accounts.urls")),
+    path("books/", include("apps.bookshelf.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -3,12 +3,14 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from django.contrib import messages
-from django.contrib.auth import REDIRECT_FIELD_NAME
 from django.contrib.auth.middleware import LoginRequiredMiddleware as DjangoLoginRequiredMiddleware
-from django.contrib.auth.views import redirect_to_login
-from django.http import HttpRequest, HttpResponse
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import resolve_url
-from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
+from django.utils.translation import gettext as _
+from django_htmx.http import trigger_client_event
+
+from .htmx import htmx_login_redirect, is_htmx, toast_response
 
 # The client-side event that static/js/app.js turns into toasts.
 MESSAGES_EVENT = "bookshelf:messages"
@@ -22,15 +24,38 @@ class LoginRequiredMiddleware(DjangoLoginRequiredMiddleware):
     """
 
     def handle_no_permission(self, request: HttpRequest, view_func: Callable) -> HttpResponse:
-        htmx = getattr(request, "htmx", None)
-        if not htmx:
+        if not is_htmx(request):
             return super().handle_no_permission(request, view_func)
-        login_url = resolve_url(self.get_login_url(view_func))
-        next_path = htmx.current_url_abs_path or "/"
-        redirect = redirect_to_login(
-            next_path, login_url, self.get_redirect_field_name(view_func) or REDIRECT_FIELD_NAME
+        return htmx_login_redirect(
+            request,
+            resolve_url(self.get_login_url(view_func)),
+            self.get_redirect_field_name(view_func),
         )
-        return HttpResponseClientRedirect(redirect["Location"])
+
+
+class HtmxErrorMiddleware:
+    """Turns a refusal or a missing object during an htmx request into a toast.
+
+    A plain request keeps Django's 403/404 pages; an htmx request must never get a full
+    error page swapped into a table row.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if not is_htmx(request):
+            return None
+        if isinstance(exception, PermissionDenied):
+            message = str(exception) or _("You don't have permission to do that.")
+            return toast_response(request, message, status=403)
+        if isinstance(exception, Http404):
+            message = _("That no longer exists, or you can't see it. Reload the page.")
+            return toast_response(request, message, status=404)
+        return None
 
 
 class HtmxMessagesMiddleware:

@@ -1,19 +1,31 @@
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
+from django.contrib.auth.mixins import AccessMixin, UserPassesTestMixin
+from django.contrib.auth.mixins import LoginRequiredMixin as DjangoLoginRequiredMixin
+from django.contrib.auth.mixins import PermissionRequiredMixin as DjangoPermissionRequiredMixin
 from django.http import HttpResponse
+from django.shortcuts import resolve_url
 from django.utils.cache import patch_vary_headers
+from django.utils.translation import gettext as _
+
+from .htmx import htmx_login_redirect, is_htmx
+from .permissions import group_names
 
 
 class HtmxPartialMixin:
     """Serve the page, or one named partial of its template to an htmx request.
 
-    ``partial_name`` names a ``{% partialdef %}`` in ``template_name``. A history-restore
+    ``partial_name`` names a ``{% partialdef %}`` in ``template_name`` (or in
+    ``partial_template_name`` when the fragment belongs to another page). A history-restore
     request (the user pressed Back and htmx has no cached copy) gets the full page.
     """
 
     partial_name: str | None = None
+    # The template holding the partial, when it is another page's (a row of the list).
+    partial_template_name: str | None = None
 
     def get_partial_name(self) -> str | None:
         return self.partial_name
@@ -23,13 +35,66 @@ class HtmxPartialMixin:
         return bool(htmx) and not htmx.history_restore_request and bool(self.get_partial_name())
 
     def get_template_names(self) -> list[str]:
-        names: list[str] = super().get_template_names()  # type: ignore[misc]
         if self.wants_partial():
+            if self.partial_template_name:
+                return [f"{self.partial_template_name}#{self.get_partial_name()}"]
+            names = super().get_template_names()  # type: ignore[misc]
             return [f"{name}#{self.get_partial_name()}" for name in names]
-        return names
+        return super().get_template_names()  # type: ignore[misc]
 
     def render_to_response(self, context: dict[str, Any], **kwargs: Any) -> HttpResponse:
         response = super().render_to_response(context, **kwargs)  # type: ignore[misc]
         # The same URL answers with a page or a fragment: caches must keep them apart.
         patch_vary_headers(response, ["HX-Request"])
         return response
+
+
+class HtmxAccessMixin(AccessMixin):
+    """Refusals that suit htmx: an anonymous htmx request is sent to log in with
+    ``HX-Redirect``; a signed-in user gets ``PermissionDenied`` with
+    ``permission_denied_message``, which ``HtmxErrorMiddleware`` turns into a toast for htmx
+    requests (Django shows the 403 page otherwise)."""
+
+    def handle_no_permission(self) -> HttpResponse:
+        request = self.request  # type: ignore[attr-defined]
+        if is_htmx(request) and not request.user.is_authenticated:
+            return htmx_login_redirect(
+                request, resolve_url(self.get_login_url()), self.get_redirect_field_name()
+            )
+        return super().handle_no_permission()
+
+
+class LoginRequiredMixin(HtmxAccessMixin, DjangoLoginRequiredMixin):
+    """Django's ``LoginRequiredMixin``, htmx-aware."""
+
+
+class PermissionRequiredMixin(LoginRequiredMixin, DjangoPermissionRequiredMixin):
+    """Django's ``PermissionRequiredMixin`` (every listed permission is needed), htmx-aware.
+
+    Login is checked first, so anonymous users are sent to log in and only signed-in users
+    see a 403.
+    """
+
+
+class GroupRequiredMixin(LoginRequiredMixin, UserPassesTestMixin):
+    """Membership of at least one of ``group_required`` (a name or a list); superusers pass.
+
+    For rules that really are about a role rather than a permission; prefer
+    ``PermissionRequiredMixin`` otherwise.
+    """
+
+    group_required: str | Iterable[str] = ()
+
+    def get_group_required(self) -> list[str]:
+        if isinstance(self.group_required, str):
+            return [self.group_required]
+        return list(self.group_required)
+
+    def test_func(self) -> bool:
+        user = self.request.user  # type: ignore[attr-defined]
+        return user.is_superuser or bool(group_names(user) & set(self.get_group_required()))
+
+    def get_permission_denied_message(self) -> str:
+        return _("This page is for members of: %(groups)s.") % {
+            "groups": ", ".join(self.get_group_required())
+        }

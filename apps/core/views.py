@@ -4,11 +4,14 @@ from typing import Any
 
 from django.contrib.auth.decorators import login_not_required
 from django.db import DatabaseError, connection
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.templatetags.static import static
 from django.utils.decorators import method_decorator
-from django.views import View
+from django.utils.translation import gettext as _
+from django.views import View, csrf
 from django.views.generic import RedirectView, TemplateView
+
+from .htmx import is_htmx, toast_response
 
 
 @method_decorator(login_not_required, name="dispatch")
@@ -43,3 +46,12 @@ class FaviconView(RedirectView):
 
     def get_redirect_url(self, *args: Any, **kwargs: Any) -> str:
         return static("favicon.ico")
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """A failed CSRF check: the friendly 403 page, or a toast for an htmx request."""
+    if is_htmx(request):
+        return toast_response(
+            request, _("This page has expired. Reload it and try again."), status=403
+        )
+    return csrf.csrf_failure(request, reason)

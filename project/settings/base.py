@@ -52,11 +52,13 @@ DEBUG = False
 INSTALLED_APPS = [
     "apps.accounts",  # first, so its templates (registration/…) win over admin's
     "apps.core",
+    "apps.bookshelf",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
+    "django.contrib.humanize",
     "whitenoise.runserver_nostatic",  # whitenoise serves static files in runserver too
     "django.contrib.staticfiles",
     "django_htmx",
@@ -81,6 +83,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     # After MessageMiddleware in the list, so it runs before it on the way out.
     "apps.core.middleware.HtmxMessagesMiddleware",
+    "apps.core.middleware.HtmxErrorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -97,6 +100,8 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "csp.context_processors.nonce",
+                "apps.core.context_processors.return_to",
+                "apps.core.context_processors.site",
             ],
             # Named partials ("page.html#partial") configured by hand rather than by the
             # package's automatic loader wrapping, so moving to Django 6's built-in
@@ -192,6 +197,7 @@ CONTENT_SECURITY_POLICY = {
         "form-action": [SELF],
     }
 }
+CSRF_FAILURE_VIEW = "apps.core.views.csrf_failure"
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"

@@ -7,6 +7,8 @@
   const TOAST_DELAY_MS = 5000;
 
   function showToast(element) {
+    if (element.dataset.shown) return;
+    element.dataset.shown = "true";
     const sticky = element.dataset.level === "danger";
     const toast = bootstrap.Toast.getOrCreateInstance(element, {
       autohide: !sticky,
@@ -32,6 +34,16 @@
     showToast(element);
   }
 
+  // After a swap, put keyboard focus somewhere sensible: the first invalid field, the
+  // first field of a form that just opened, or an element the server marked.
+  function focusAfterSwap(root) {
+    const target =
+      root.querySelector(".is-invalid") ||
+      root.querySelector("[data-focus]") ||
+      root.querySelector("[data-inline-edit] input:not([type=hidden]), [data-inline-edit] [autofocus]");
+    if (target) target.focus();
+  }
+
   // Messages rendered with the page.
   document.addEventListener("DOMContentLoaded", () => {
     document.querySelectorAll("#toasts .toast").forEach(showToast);
@@ -42,9 +54,56 @@
     (event.detail.messages || []).forEach((m) => addToast(m.message, m.level));
   });
 
-  // A request that failed without a response (server down, network lost).
+  // New content from htmx: toasts the server rendered (refusals), and focus.
+  document.addEventListener("htmx:load", (event) => {
+    const root = event.detail.elt;
+    if (root === document.body) return;
+    if (root.matches && root.matches(".toast")) {
+      showToast(root);
+      return;
+    }
+    focusAfterSwap(root.parentElement || root);
+  });
+
+  // Responses htmx does not swap (5xx) and requests that got no response at all.
+  document.addEventListener("htmx:responseError", () => {
+    addToast("Something went wrong on our side. Please try again in a moment.", "danger");
+  });
   document.addEventListener("htmx:sendError", () => {
     addToast("The server could not be reached. Check your connection and try again.", "danger");
+  });
+
+  // One "New book" form at a time: a second click goes to the open one.
+  document.addEventListener("htmx:beforeRequest", (event) => {
+    const elt = event.detail.elt;
+    if (elt.matches("[data-new-book]")) {
+      const open = document.getElementById("book-new");
+      if (open) {
+        event.preventDefault();
+        focusAfterSwap(open);
+      }
+    }
+  });
+
+  // Cancel of a form that only exists in the page (a new row): remove it.
+  document.addEventListener("click", (event) => {
+    const dismiss = event.target.closest("[data-dismiss-row]");
+    if (dismiss) {
+      event.preventDefault();
+      dismiss.closest("tr").remove();
+    }
+  });
+
+  // Escape cancels an inline form.
+  document.addEventListener("keydown", (event) => {
+    if (event.key !== "Escape") return;
+    const form = event.target.closest && event.target.closest("[data-inline-edit]");
+    if (!form) return;
+    const cancel = form.querySelector("[data-cancel], [data-dismiss-row]");
+    if (cancel) {
+      event.preventDefault();
+      cancel.click();
+    }
   });
 
   window.bookshelf = { addToast };

@@ -6,13 +6,15 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from apps.accounts.demo import demo_users_create
+from apps.bookshelf.demo import demo_book_permissions_grant, demo_books_create
 
 
 class Command(BaseCommand):
-    """Create the demo users (and, as the product grows, demo data). Idempotent."""
+    """Create the demo users and books. Idempotent: what exists is left as it is."""
 
     help = (
-        "Create demo users (password from DEMO_PASSWORD, default 'bookshelf-demo'). "
+        "Create demo users (password from DEMO_PASSWORD, default 'bookshelf-demo') and "
+        "about 60 demo books. "
         "Existing users are left as they are. Refuses to run with DEBUG off unless --force."
     )
 
@@ -32,4 +34,7 @@ class Command(BaseCommand):
         for username, created in demo_users_create(password=settings.DEMO_PASSWORD):
             verb = "created" if created else "kept (already there)"
             self.stdout.write(f"user {username}: {verb}")
+        demo_book_permissions_grant()
+        created, kept = demo_books_create()
+        self.stdout.write(f"books: {created} created, {kept} kept")
         self.stdout.write(self.style.SUCCESS("Demo data ready."))

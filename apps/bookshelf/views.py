@@ -1,0 +1,296 @@
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django import forms
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_not_required
+from django.contrib.auth.mixins import PermissionRequiredMixin as DjangoPermissionRequiredMixin
+from django.contrib.auth.models import Permission
+from django.db import IntegrityError
+from django.db.models import QuerySet
+from django.http import Http404, HttpResponse, HttpResponseRedirect, QueryDict
+from django.shortcuts import render
+from django.urls import reverse_lazy
+from django.utils.decorators import method_decorator
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.generic import CreateView, DeleteView, DetailView, FormView, ListView, UpdateView
+from django.views.generic.detail import SingleObjectMixin
+
+from apps.core.htmx import is_htmx
+from apps.core.mixins import HtmxAccessMixin, HtmxPartialMixin, PermissionRequiredMixin
+
+from .forms import BookForm, BookUpdateForm
+from .models import Book, BookStatus
+from .services import (
+    BOOK_ACTIONS,
+    BookActionError,
+    BookConflictError,
+    book_apply_action,
+    book_update,
+)
+
+LIST_TEMPLATE = "bookshelf/book_list.html"
+
+# ?sort= values and the ordering each one means; the id keeps pages stable.
+SORTS = {
+    "title": ("title", "id"),
+    "author": ("author", "title", "id"),
+    "year": ("publication_year", "title", "id"),
+    "updated": ("updated_at", "id"),
+}
+DEFAULT_SORT = "title"
+
+
+@dataclass(frozen=True)
+class BookListQuery:
+    """The list's search, filter and sort, read leniently from the query string:
+    an unknown value falls back to the default instead of failing."""
+
+    q: str
+    status: str
+    sort: str
+
+    @classmethod
+    def from_querydict(cls, params: QueryDict) -> BookListQuery:
+        status = params.get("status", "")
+        sort = params.get("sort", DEFAULT_SORT)
+        return cls(
+            q=params.get("q", "").strip()[:100],
+            status=status if status in BookStatus.values else "",
+            sort=sort if sort.removeprefix("-") in SORTS else DEFAULT_SORT,
+        )
+
+    @property
+    def ordering(self) -> list[str]:
+        fields = SORTS[self.sort.removeprefix("-")]
+        if self.sort.startswith("-"):
+            return [f"-{field}" for field in fields]
+        return list(fields)
+
+
+def safe_next_url(request: Any, fallback: str) -> str:
+    """Where to go after a plain (non-htmx) POST: ``next`` if it is ours, else ``fallback``."""
+    candidate = request.POST.get("next") or request.GET.get("next") or ""
+    if url_has_allowed_host_and_scheme(
+        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return candidate
+    return fallback
+
+
+class CatalogueAccessMixin(HtmxAccessMixin, DjangoPermissionRequiredMixin):
+    """Browsing is public while ``BOOKSHELF_PUBLIC_CATALOGUE`` is on (the guide's matrix
+    lets anonymous users view books); otherwise it needs login and ``view_book``.
+    What each user may see is decided by ``Book.objects.visible_to``."""
+
+    permission_required = "bookshelf.view_book"
+
+    def has_permission(self) -> bool:
+        return settings.BOOKSHELF_PUBLIC_CATALOGUE or super().has_permission()
+
+
+@method_decorator(login_not_required, name="dispatch")
+class BookListView(CatalogueAccessMixin, HtmxPartialMixin, ListView):
+    template_name = LIST_TEMPLATE
+    partial_name = "book-table"
+    context_object_name = "books"
+    paginate_by = 25
+
+    def get_queryset(self) -> QuerySet[Book]:
+        self.query = BookListQuery.from_querydict(self.request.GET)
+        return (
+            Book.objects.visible_to(self.request.user)
+            .search(self.query.q)
+            .with_status(self.query.status)
+            .order_by(*self.query.ordering)
+        )
+
+    def paginate_queryset(self, queryset: QuerySet[Book], page_size: int) -> tuple:
+        # An out-of-range page (a shared link after deletions) shows the last page, not a 404.
+        paginator = self.get_paginator(queryset, page_size)
+        page = paginator.get_page(self.request.GET.get("page"))
+        return paginator, page, page.object_list, page.has_other_pages()
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        may_change = self.request.user.has_perm("bookshelf.change_book")
+        statuses = (
+            BookStatus.choices
+            if may_change
+            else [
+                (BookStatus.PUBLISHED, BookStatus.PUBLISHED.label),
+                (BookStatus.FEATURED, BookStatus.FEATURED.label),
+            ]
+        )
+        page = context["page_obj"]
+        context.update(
+            query=self.query,
+            statuses=statuses,
+            sort_columns=SORT_COLUMNS,
+            page_range=page.paginator.get_elided_page_range(page.number, on_each_side=2),
+        )
+        return context
+
+
+# (sort key, column heading) for the sortable headers, in table order.
+SORT_COLUMNS = [("title", _("Title")), ("author", _("Author")), ("year", _("Year"))]
+
+
+@method_decorator(login_not_required, name="dispatch")
+class BookDetailView(CatalogueAccessMixin, HtmxPartialMixin, DetailView):
+    template_name = "bookshelf/book_detail.html"
+    # To htmx (the Cancel of an inline edit), the book's row in the list.
+    partial_template_name = LIST_TEMPLATE
+    partial_name = "book-row"
+    context_object_name = "book"
+
+    def get_queryset(self) -> QuerySet[Book]:
+        # Hidden books are a 404, not a 403: their existence is not revealed.
+        return Book.objects.visible_to(self.request.user).select_related("created_by", "updated_by")
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        user = self.request.user
+        if user.is_authenticated:
+            # Say what else exists, so nobody wonders about a missing button.
+            context["missing_permissions"] = [
+                permission.name
+                for permission in Permission.objects.filter(
+                    content_type__app_label="bookshelf", content_type__model="book"
+                ).order_by("id")
+                if not user.has_perm(f"bookshelf.{permission.codename}")
+            ]
+        return context
+
+
+class BookCreateView(PermissionRequiredMixin, HtmxPartialMixin, CreateView):
+    permission_required = "bookshelf.add_book"
+    permission_denied_message = _("You don't have permission to add books.")
+    form_class = BookForm
+    template_name = "bookshelf/book_form.html"
+    partial_template_name = LIST_TEMPLATE
+    partial_name = "book-new-form"
+
+    def form_valid(self, form: BookForm) -> HttpResponse:
+        form.instance.created_by = form.instance.updated_by = self.request.user
+        try:
+            self.object = form.save()
+        except IntegrityError:
+            form.add_error("isbn", _("Another book already has this ISBN."))
+            return self.form_invalid(form)
+        messages.success(self.request, _("Book added"))
+        if is_htmx(self.request):
+            return render_row(self.request, self.object, highlight=True)
+        return HttpResponseRedirect(self.object.get_absolute_url())
+
+    def form_invalid(self, form: BookForm) -> HttpResponse:
+        return with_invalid_status(self.request, super().form_invalid(form))
+
+
+class BookUpdateView(PermissionRequiredMixin, HtmxPartialMixin, UpdateView):
+    permission_required = "bookshelf.change_book"
+    permission_denied_message = _("You don't have permission to edit books.")
+    model = Book
+    form_class = BookUpdateForm
+    context_object_name = "book"
+    template_name = "bookshelf/book_form.html"
+    partial_template_name = LIST_TEMPLATE
+    partial_name = "book-row-form"
+
+    def form_valid(self, form: BookUpdateForm) -> HttpResponse:
+        try:
+            self.object = book_update(
+                book=self.object,
+                fields=form.edited_fields,
+                expected_version=form.cleaned_data["version"],
+                user=self.request.user,
+            )
+        except BookConflictError as conflict:
+            return self.render_conflict(form, conflict.current)
+        except Book.DoesNotExist:
+            raise Http404 from None
+        except IntegrityError:
+            form.add_error("isbn", _("Another book already has this ISBN."))
+            return self.form_invalid(form)
+        messages.success(self.request, _("Book saved"))
+        if is_htmx(self.request):
+            return render_row(self.request, self.object)
+        return HttpResponseRedirect(safe_next_url(self.request, self.object.get_absolute_url()))
+
+    def form_invalid(self, form: BookUpdateForm) -> HttpResponse:
+        return with_invalid_status(self.request, super().form_invalid(form))
+
+    def render_conflict(self, form: BookUpdateForm, current: Book) -> HttpResponse:
+        """Show the current values and keep the editor's own, ready to apply again."""
+        self.object = current
+        context = self.get_context_data(form=form.with_version(current.version), conflict=current)
+        return self.render_to_response(context, status=409)
+
+
+class BookDeleteView(PermissionRequiredMixin, HtmxPartialMixin, DeleteView):
+    permission_required = "bookshelf.delete_book"
+    permission_denied_message = _("You don't have permission to delete books.")
+    model = Book
+    context_object_name = "book"
+    template_name = "bookshelf/book_confirm_delete.html"
+    partial_template_name = LIST_TEMPLATE
+    partial_name = "book-row-delete"
+    success_url = reverse_lazy("bookshelf:book-list")
+
+    def form_valid(self, form: forms.Form) -> HttpResponse:
+        title = self.object.title
+        self.object.delete()
+        messages.success(self.request, _("“%(title)s” deleted") % {"title": title})
+        if is_htmx(self.request):
+            return HttpResponse("")  # the row is swapped for nothing: it disappears
+        return HttpResponseRedirect(safe_next_url(self.request, str(self.success_url)))
+
+
+class BookActionView(PermissionRequiredMixin, SingleObjectMixin, FormView):
+    """POST-only state changes (publish, archive, …), declared in ``services.BOOK_ACTIONS``."""
+
+    action: str = ""
+    model = Book
+    form_class = forms.Form
+    http_method_names = ["post"]
+
+    @property
+    def spec(self) -> Any:
+        return BOOK_ACTIONS[self.action]
+
+    def get_permission_required(self) -> tuple[str, ...]:
+        return self.spec.permissions
+
+    def get_permission_denied_message(self) -> str:
+        return str(self.spec.denied)
+
+    def form_valid(self, form: forms.Form) -> HttpResponse:
+        book = self.get_object()
+        try:
+            book = book_apply_action(book=book, action=self.action, user=self.request.user)
+        except BookActionError as refusal:
+            messages.error(self.request, str(refusal))
+            book = refusal.current
+        except Book.DoesNotExist:
+            raise Http404 from None
+        else:
+            messages.success(self.request, str(self.spec.success))
+        if is_htmx(self.request):
+            return render_row(self.request, book)
+        return HttpResponseRedirect(safe_next_url(self.request, book.get_absolute_url()))
+
+
+def render_row(request: Any, book: Book, *, highlight: bool = False) -> HttpResponse:
+    return render(request, f"{LIST_TEMPLATE}#book-row", {"book": book, "highlight": highlight})
+
+
+def with_invalid_status(request: Any, response: HttpResponse) -> HttpResponse:
+    """htmx gets 422 for a form with errors (configured to swap it); a plain browser keeps
+    Django's usual 200 page."""
+    if is_htmx(request):
+        response.status_code = 422
+    return response

@@ -1,0 +1,42 @@
+"""Responses for htmx requests that did not go as planned: refusals, missing rows, logins."""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+
+from django.contrib.auth.views import redirect_to_login
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django_htmx.http import HttpResponseClientRedirect, reswap, retarget
+
+
+def is_htmx(request: HttpRequest) -> bool:
+    return bool(getattr(request, "htmx", False))
+
+
+def htmx_login_redirect(
+    request: HttpRequest, login_url: str, redirect_field_name: str
+) -> HttpResponseClientRedirect:
+    """Send the browser (not the fragment) to the login page, then back to the page the
+    user was on: the URL of an htmx request is a fragment's, not a page's."""
+    next_path = request.htmx.current_url_abs_path or "/"
+    redirect = redirect_to_login(next_path, login_url, redirect_field_name)
+    return HttpResponseClientRedirect(redirect["Location"])
+
+
+def toast_response(
+    request: HttpRequest,
+    message: str,
+    *,
+    level: str = "danger",
+    status: int = HTTPStatus.FORBIDDEN,
+) -> HttpResponse:
+    """A toast appended to the messages area, whatever element made the request.
+
+    htmx is configured (base.html) to swap 403, 404, 409 and 422 bodies, so the refusal
+    shows up as a toast rather than a full error page inside a table row.
+    """
+    response = render(
+        request, "includes/toast.html", {"level": level, "text": message}, status=status
+    )
+    return reswap(retarget(response, "#toasts"), "beforeend")
