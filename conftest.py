@@ -2,10 +2,69 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
-from django.contrib.auth.models import AnonymousUser
+from django.contrib.auth.models import AnonymousUser, Permission
 
 from apps.accounts.tests.factories import SuperuserFactory, UserFactory
+
+# The personas' book permissions, as the guide's matrix has them (roles will grant these).
+PERSONA_PERMISSIONS = {
+    "viewer": ["view_book"],
+    "editor": ["view_book", "add_book", "change_book"],
+    "publisher": [
+        "view_book",
+        "add_book",
+        "change_book",
+        "can_publish_book",
+        "can_feature_book",
+    ],
+}
+
+
+def grant(user, *permissions: str):
+    """Give ``user`` permissions by "app_label.codename" and drop its permission cache."""
+    for permission in permissions:
+        app_label, codename = permission.split(".")
+        user.user_permissions.add(
+            Permission.objects.get(content_type__app_label=app_label, codename=codename)
+        )
+    for cache in ("_perm_cache", "_user_perm_cache", "_group_perm_cache"):
+        user.__dict__.pop(cache, None)
+    return user
+
+
+@pytest.fixture
+def make_user(db) -> Callable:
+    """A user holding exactly the given permissions ("app_label.codename")."""
+
+    def make(*permissions: str, **fields):
+        return grant(UserFactory(**fields), *permissions)
+
+    return make
+
+
+def persona(username: str):
+    return grant(
+        UserFactory(username=username, first_name=username.title()),
+        *(f"bookshelf.{codename}" for codename in PERSONA_PERMISSIONS[username]),
+    )
+
+
+@pytest.fixture
+def viewer(db):
+    return persona("viewer")
+
+
+@pytest.fixture
+def editor(db):
+    return persona("editor")
+
+
+@pytest.fixture
+def publisher(db):
+    return persona("publisher")
 
 
 @pytest.fixture

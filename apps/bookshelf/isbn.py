@@ -43,7 +43,7 @@ def normalize_isbn(value: str) -> str:
         return first12 + isbn13_check_digit(first12)
     if len(digits) == 13 and is_valid_isbn13(digits):
         return digits
-    if len(digits) not in (10, 13) or not re.fullmatch(r"[\dX]+", digits):
+    if not re.fullmatch(r"\d{9}[\dX]|\d{13}", digits):
         raise ValidationError(
             _("An ISBN has 10 or 13 digits (hyphens and spaces are fine)."), code="isbn_format"
         )

@@ -194,12 +194,14 @@ class BookCreateView(PermissionRequiredMixin, HtmxPartialMixin, CreateView):
 class BookUpdateView(PermissionRequiredMixin, HtmxPartialMixin, UpdateView):
     permission_required = "bookshelf.change_book"
     permission_denied_message = _("You don't have permission to edit books.")
-    model = Book
     form_class = BookUpdateForm
     context_object_name = "book"
     template_name = "bookshelf/book_form.html"
     partial_template_name = LIST_TEMPLATE
     partial_name = "book-row-form"
+
+    def get_queryset(self) -> QuerySet[Book]:
+        return Book.objects.visible_to(self.request.user)
 
     def form_valid(self, form: BookUpdateForm) -> HttpResponse:
         try:
@@ -234,12 +236,15 @@ class BookUpdateView(PermissionRequiredMixin, HtmxPartialMixin, UpdateView):
 class BookDeleteView(PermissionRequiredMixin, HtmxPartialMixin, DeleteView):
     permission_required = "bookshelf.delete_book"
     permission_denied_message = _("You don't have permission to delete books.")
-    model = Book
     context_object_name = "book"
     template_name = "bookshelf/book_confirm_delete.html"
     partial_template_name = LIST_TEMPLATE
     partial_name = "book-row-delete"
     success_url = reverse_lazy("bookshelf:book-list")
+
+    def get_queryset(self) -> QuerySet[Book]:
+        # delete_book without change_book reaches only the books that user can see.
+        return Book.objects.visible_to(self.request.user)
 
     def form_valid(self, form: forms.Form) -> HttpResponse:
         title = self.object.title
@@ -254,13 +259,15 @@ class BookActionView(PermissionRequiredMixin, SingleObjectMixin, FormView):
     """POST-only state changes (publish, archive, …), declared in ``services.BOOK_ACTIONS``."""
 
     action: str = ""
-    model = Book
     form_class = forms.Form
     http_method_names = ["post"]
 
     @property
     def spec(self) -> Any:
         return BOOK_ACTIONS[self.action]
+
+    def get_queryset(self) -> QuerySet[Book]:
+        return Book.objects.visible_to(self.request.user)
 
     def get_permission_required(self) -> tuple[str, ...]:
         return self.spec.permissions
