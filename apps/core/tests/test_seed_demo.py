@@ -55,3 +55,34 @@ def test_seed_demo_runs_with_debug_off_when_forced(settings):
     settings.DEBUG = False
     call_command("seed_demo", "--force")
     assert User.objects.count() == len(DEMO_USERS)
+
+
+def test_seed_demo_creates_the_demo_catalogue_once(settings):
+    from apps.bookshelf.demo import DEMO_BOOKS
+    from apps.bookshelf.models import Book
+
+    settings.DEBUG = True
+    call_command("seed_demo")
+    assert Book.objects.count() == len(DEMO_BOOKS) == 60
+    assert Book.objects.filter(is_published=True).exists()
+    assert Book.objects.filter(is_published=False, is_archived=False).exists()
+    assert Book.objects.filter(is_archived=True).exists()
+    assert Book.objects.filter(is_featured=True).exists()
+    assert Book.objects.filter(is_premium=True).exists()
+    assert Book.objects.filter(isbn__isnull=True).exists()
+    call_command("seed_demo")
+    assert Book.objects.count() == 60
+
+
+def test_seed_demo_gives_demo_users_their_book_permissions(settings):
+    settings.DEBUG = True
+    call_command("seed_demo")
+    viewer, editor, publisher = (
+        User.objects.get(username=name) for name in ("viewer", "editor", "publisher")
+    )
+    assert viewer.has_perm("bookshelf.view_book")
+    assert not viewer.has_perm("bookshelf.change_book")
+    assert editor.has_perms(["bookshelf.add_book", "bookshelf.change_book"])
+    assert not editor.has_perm("bookshelf.can_publish_book")
+    assert publisher.has_perms(["bookshelf.can_publish_book", "bookshelf.can_feature_book"])
+    assert not publisher.has_perm("bookshelf.delete_book")

@@ -1,0 +1,87 @@
+from __future__ import annotations
+
+from http import HTTPStatus
+
+import pytest
+from django.urls import reverse
+
+from apps.bookshelf.models import Book
+
+from .factories import BookFactory
+
+pytestmark = pytest.mark.django_db
+
+CHANGELIST = reverse("admin:bookshelf_book_changelist")
+
+
+def staff(make_user, *permissions):
+    return make_user(*permissions, is_staff=True)
+
+
+def action_names(response) -> set[str]:
+    form = response.context["action_form"]  # None when no action is available at all
+    return {value for value, _label in form.fields["action"].choices} if form else set()
+
+
+def test_actions_are_absent_without_their_permissions(client, make_user):
+    client.force_login(staff(make_user, "bookshelf.view_book", "bookshelf.change_book"))
+    response = client.get(CHANGELIST)
+    assert response.status_code == HTTPStatus.OK
+    assert not {"publish_selected", "archive_selected"} & action_names(response)
+
+
+def test_publish_action_is_offered_with_its_permission(client, make_user):
+    user = staff(
+        make_user, "bookshelf.view_book", "bookshelf.change_book", "bookshelf.can_publish_book"
+    )
+    client.force_login(user)
+    names = action_names(client.get(CHANGELIST))
+    assert "publish_selected" in names
+    assert "archive_selected" not in names
+
+
+def test_publish_action_publishes_drafts_and_skips_the_rest(client, superuser):
+    drafts = BookFactory.create_batch(2)
+    archived = BookFactory(is_archived=True)
+    client.force_login(superuser)
+    response = client.post(
+        CHANGELIST,
+        {
+            "action": "publish_selected",
+            "_selected_action": [b.pk for b in [*drafts, archived]],
+        },
+        follow=True,
+    )
+    assert "2 books updated." in response.text
+    assert "1 book skipped" in response.text
+    assert Book.objects.filter(is_published=True).count() == 2
+
+
+def test_crafted_action_post_without_permission_changes_nothing(client, make_user):
+    book = BookFactory()
+    client.force_login(staff(make_user, "bookshelf.view_book", "bookshelf.change_book"))
+    client.post(CHANGELIST, {"action": "publish_selected", "_selected_action": [book.pk]})
+    book.refresh_from_db()
+    assert not book.is_published
+
+
+def test_admin_search_and_edit_bumps_the_version(client, superuser):
+    book = BookFactory(title="Dune", author="Frank Herbert")
+    BookFactory(title="Emma")
+    client.force_login(superuser)
+    response = client.get(CHANGELIST, {"q": "herbert"})
+    assert "Dune" in response.text
+    assert "Emma" not in response.text
+    response = client.post(
+        reverse("admin:bookshelf_book_change", args=[book.pk]),
+        {
+            "title": "Dune (revised)",
+            "author": "Frank Herbert",
+            "isbn": "9780441172719",
+            "publication_year": 1965,
+            "description": "",
+        },
+    )
+    assert response.status_code == HTTPStatus.FOUND, response.text
+    book.refresh_from_db()
+    assert (book.title, book.version, book.updated_by) == ("Dune (revised)", 2, superuser)

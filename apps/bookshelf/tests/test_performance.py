@@ -1,0 +1,74 @@
+"""The list's cost must not grow with the number of books or the permissions checked."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from apps.bookshelf.models import Book
+
+from .factories import BookFactory
+
+pytestmark = pytest.mark.django_db
+
+LIST_URL = reverse("bookshelf:book-list")
+
+# Signed in: session, user, the user's permissions, their group permissions, the count,
+# the page of books. Template checks (perms, row menus) reuse the cached permissions.
+SIGNED_IN_QUERIES = 6
+# Anonymous: the count and the page of books.
+ANONYMOUS_QUERIES = 2
+
+
+def make_books(count: int) -> None:
+    Book.objects.bulk_create(
+        BookFactory.build(
+            isbn=None,
+            is_published=index % 2 == 0,
+            published_at="2024-01-01T00:00:00Z" if index % 2 == 0 else None,
+        )
+        for index in range(count)
+    )
+
+
+@pytest.mark.parametrize("count", [10, 1000])
+def test_list_query_count_is_fixed_for_a_publisher(
+    client, publisher, count, django_assert_max_num_queries
+):
+    make_books(count)
+    client.force_login(publisher)
+    with django_assert_max_num_queries(SIGNED_IN_QUERIES):
+        response = client.get(LIST_URL)
+    assert len(response.context["books"]) == min(count, 25)
+    assert "Actions for " in response.text  # the permission-dependent menus were rendered
+
+
+@pytest.mark.parametrize("count", [10, 1000])
+def test_list_query_count_is_fixed_for_a_superuser_searching(
+    client, superuser, count, django_assert_max_num_queries
+):
+    make_books(count)
+    client.force_login(superuser)
+    with django_assert_max_num_queries(SIGNED_IN_QUERIES):
+        client.get(LIST_URL, {"q": "book", "sort": "-updated", "page": "2"})
+
+
+@pytest.mark.parametrize("count", [10, 1000])
+def test_list_query_count_is_fixed_for_visitors(client, count, django_assert_max_num_queries):
+    make_books(count)
+    with django_assert_max_num_queries(ANONYMOUS_QUERIES):
+        response = client.get(LIST_URL)
+    assert response.status_code == 200
+
+
+def test_the_table_partial_leaves_the_page_chrome_out(client, publisher):
+    make_books(60)
+    client.force_login(publisher)
+    full = client.get(LIST_URL).content
+    partial = client.get(LIST_URL, HTTP_HX_REQUEST="true").content
+    print(f"full page {len(full)} B, table partial {len(partial)} B")
+    for chrome in (b"<html", b"<head", b'class="navbar', b'id="toasts"', b'role="search"'):
+        assert chrome in full
+        assert chrome not in partial
+    assert partial.count(b"<tr id=") == full.count(b"<tr id=") == 25
+    assert len(partial) < len(full)
