@@ -5,10 +5,14 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page, expect
 
+from apps.bookshelf.tests.factories import BookFactory
+
 from .conftest import log_in
 
 ANONYMOUS_PAGES = [
     "/",
+    "/books/",
+    "/books/?q=zzz",
     "/accounts/login/",
     "/accounts/password/reset/",
     "/accounts/password/reset/sent/",
@@ -16,6 +20,9 @@ ANONYMOUS_PAGES = [
 ]
 ADMIN_PAGES = [
     "/",
+    "/books/",
+    "/books/new/",
+    "/admin/bookshelf/book/",
     "/accounts/profile/",
     "/accounts/password/change/",
     "/admin/",
@@ -42,6 +49,12 @@ def test_signed_in_pages_load_without_violations(
         page.goto(f"{live_server.url}{path}")
         page.wait_for_load_state("load")
     page.goto(f"{live_server.url}/admin/accounts/user/{e2e_users['member'].pk}/change/")
+    page.wait_for_load_state("load")
+    book = BookFactory(title="Dune")
+    for path in ("", "edit/", "delete/"):
+        page.goto(f"{live_server.url}/books/{book.pk}/{path}")
+        expect(page.locator("h1")).to_have_count(1)
+    page.goto(f"{live_server.url}/admin/bookshelf/book/{book.pk}/change/")
     page.wait_for_load_state("load")
     assert browser_problems.all() == []
 

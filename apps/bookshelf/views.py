@@ -187,9 +187,6 @@ class BookCreateView(PermissionRequiredMixin, HtmxPartialMixin, CreateView):
             return render_row(self.request, self.object, highlight=True)
         return HttpResponseRedirect(self.object.get_absolute_url())
 
-    def form_invalid(self, form: BookForm) -> HttpResponse:
-        return with_invalid_status(self.request, super().form_invalid(form))
-
 
 class BookUpdateView(PermissionRequiredMixin, HtmxPartialMixin, UpdateView):
     permission_required = "bookshelf.change_book"
@@ -222,9 +219,6 @@ class BookUpdateView(PermissionRequiredMixin, HtmxPartialMixin, UpdateView):
         if is_htmx(self.request):
             return render_row(self.request, self.object)
         return HttpResponseRedirect(safe_next_url(self.request, self.object.get_absolute_url()))
-
-    def form_invalid(self, form: BookUpdateForm) -> HttpResponse:
-        return with_invalid_status(self.request, super().form_invalid(form))
 
     def render_conflict(self, form: BookUpdateForm, current: Book) -> HttpResponse:
         """Show the current values and keep the editor's own, ready to apply again."""
@@ -293,11 +287,3 @@ class BookActionView(PermissionRequiredMixin, SingleObjectMixin, FormView):
 
 def render_row(request: Any, book: Book, *, highlight: bool = False) -> HttpResponse:
     return render(request, f"{LIST_TEMPLATE}#book-row", {"book": book, "highlight": highlight})
-
-
-def with_invalid_status(request: Any, response: HttpResponse) -> HttpResponse:
-    """htmx gets 422 for a form with errors (configured to swap it); a plain browser keeps
-    Django's usual 200 page."""
-    if is_htmx(request):
-        response.status_code = 422
-    return response
