@@ -130,14 +130,46 @@ class BookListView(CatalogueAccessMixin, HtmxPartialMixin, ListView):
         context.update(
             query=self.query,
             statuses=statuses,
-            sort_columns=SORT_COLUMNS,
+            sort_headers=sort_headers(self.query.sort),
             page_range=page.paginator.get_elided_page_range(page.number, on_each_side=2),
         )
         return context
 
 
-# (sort key, column heading) for the sortable headers, in table order.
-SORT_COLUMNS = [("title", _("Title")), ("author", _("Author")), ("year", _("Year"))]
+@dataclass(frozen=True)
+class SortHeader:
+    """One sortable column heading: its link sorts by it, or reverses the current sort."""
+
+    heading: str
+    key: str
+    current: str  # the list's sort, e.g. "-year"
+    newest_first: bool = False  # dates start descending
+
+    @property
+    def direction(self) -> str:
+        """ "ascending", "descending" (the aria-sort values) or "" when not sorted by it."""
+        if self.current == self.key:
+            return "ascending"
+        if self.current == f"-{self.key}":
+            return "descending"
+        return ""
+
+    @property
+    def next_sort(self) -> str:
+        if self.direction == "ascending":
+            return f"-{self.key}"
+        if self.direction == "descending":
+            return self.key
+        return f"-{self.key}" if self.newest_first else self.key
+
+
+def sort_headers(current: str) -> list[SortHeader]:
+    return [
+        SortHeader(_("Title"), "title", current),
+        SortHeader(_("Author"), "author", current),
+        SortHeader(_("Year"), "year", current),
+        SortHeader(_("Updated"), "updated", current, newest_first=True),
+    ]
 
 
 @method_decorator(login_not_required, name="dispatch")
