@@ -7,5 +7,6 @@ urlpatterns = [
     path("", include("apps.core.urls")),
     path("accounts/", include("apps.accounts.urls")),
     path("books/", include("apps.bookshelf.urls")),
+    path("roles/", include("apps.roles.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -10,7 +10,6 @@ import datetime
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Permission
 from django.db import transaction
 from django.utils import timezone
 
@@ -81,13 +80,6 @@ DEMO_BOOKS = [
     ("Klara and the Sun", "Kazuo Ishiguro", 2021),
 ]
 
-# Book permissions of the demo users until roles exist (then roles grant them).
-DEMO_BOOK_PERMISSIONS = {
-    "viewer": ["view_book"],
-    "editor": ["view_book", "add_book", "change_book"],
-    "publisher": ["view_book", "add_book", "change_book", "can_publish_book", "can_feature_book"],
-}
-
 
 def demo_isbn(index: int) -> str:
     first12 = f"9798{index + 100000:08d}"
@@ -141,17 +133,3 @@ def demo_books_create() -> tuple[int, int]:
     new_books = [b for b in new_books if b.isbn or b.title not in titles]
     Book.objects.bulk_create(new_books)
     return len(new_books), len(DEMO_BOOKS) - len(new_books)
-
-
-@transaction.atomic
-def demo_book_permissions_grant() -> None:
-    """Give the demo users their book permissions directly (until the roles arrive)."""
-    user_model = get_user_model()
-    for username, codenames in DEMO_BOOK_PERMISSIONS.items():
-        user = user_model.objects.filter(username=username).first()
-        if user is None:
-            continue
-        permissions = Permission.objects.filter(
-            content_type__app_label="bookshelf", codename__in=codenames
-        )
-        user.user_permissions.add(*permissions)

@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "apps.accounts",  # first, so its templates (registration/…) win over admin's
     "apps.core",
     "apps.bookshelf",
+    "apps.roles",  # after the apps whose permissions its roles grant (post_migrate order)
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",

@@ -19,8 +19,8 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def editor_in_group(db):
     user = UserFactory()
-    user.groups.add(Group.objects.create(name="Editors"))
-    Group.objects.create(name="Admins")
+    # The roles exist in every database (created after migrate).
+    user.groups.add(Group.objects.get(name="Editors"))
     return user
 
 

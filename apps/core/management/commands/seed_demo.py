@@ -6,7 +6,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from apps.accounts.demo import demo_users_create
-from apps.bookshelf.demo import demo_book_permissions_grant, demo_books_create
+from apps.bookshelf.demo import demo_books_create
 
 
 class Command(BaseCommand):
@@ -34,7 +34,6 @@ class Command(BaseCommand):
         for username, created in demo_users_create(password=settings.DEMO_PASSWORD):
             verb = "created" if created else "kept (already there)"
             self.stdout.write(f"user {username}: {verb}")
-        demo_book_permissions_grant()
         created, kept = demo_books_create()
         self.stdout.write(f"books: {created} created, {kept} kept")
         self.stdout.write(self.style.SUCCESS("Demo data ready."))

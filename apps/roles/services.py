@@ -1,0 +1,317 @@
+"""Changes to roles (groups): guarded against privilege escalation, audited, all or nothing.
+
+Every function here locks the groups first, so concurrent role changes run one after the
+other and the "somebody can still manage roles" check cannot be raced.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group, Permission
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from .definitions import MANAGE_ROLES
+from .models import AuditEntry
+from .sync import permission_name
+
+
+class RoleGuardError(PermissionDenied):
+    """A refused role change; the message says why, in a sentence for the person asking."""
+
+
+# --- Guards -------------------------------------------------------------------------------
+
+
+def permissions_beyond(actor: Any, permissions: Iterable[Permission]) -> list[str]:
+    """The permissions (as "app.codename") the actor does not hold; none for superusers."""
+    if actor.is_superuser:
+        return []
+    held = actor.get_all_permissions()
+    return sorted({permission_name(p) for p in permissions} - held)
+
+
+def guard_can_grant(actor: Any, permission: Permission) -> None:
+    if permissions_beyond(actor, [permission]):
+        raise RoleGuardError(
+            _("You can't grant “%(permission)s”: you don't have that permission yourself.")
+            % {"permission": permission.name}
+        )
+
+
+def guard_can_change_group(actor: Any, group: Group) -> None:
+    beyond = permissions_beyond(actor, group.permissions.select_related("content_type"))
+    if beyond:
+        raise RoleGuardError(
+            _(
+                "You can't change the role “%(group)s”: it holds permissions you don't have "
+                "(%(permissions)s)."
+            )
+            % {"group": group.name, "permissions": ", ".join(beyond)}
+        )
+
+
+def guard_not_self(actor: Any, user: Any) -> None:
+    if not actor.is_superuser and actor.pk == user.pk:
+        raise RoleGuardError(_("You can't change your own roles. Ask another admin."))
+
+
+def role_managers():
+    """Active users who can manage roles (superusers included)."""
+    return get_user_model().objects.with_perm(MANAGE_ROLES, is_active=True, include_superusers=True)
+
+
+def guard_actor_still_manages(actor: Any) -> None:
+    # Checked again under the lock: another admin may have removed the actor meanwhile.
+    if not role_managers().filter(pk=actor.pk).exists():
+        raise RoleGuardError(_("You can no longer manage roles. Reload the page."))
+
+
+def guard_managers_remain() -> None:
+    if not role_managers().exists():
+        raise RoleGuardError(
+            _("Refused: after this change nobody active could manage roles any more.")
+        )
+
+
+# --- Plumbing -------------------------------------------------------------------------------
+
+
+def _lock_roles(actor: Any) -> None:
+    """Serialise role changes (groups are few: lock them all, in a fixed order)."""
+    list(Group.objects.select_for_update().order_by("pk").values_list("pk", flat=True))
+    guard_actor_still_manages(actor)
+
+
+def _audit(
+    *,
+    action: str,
+    actor: Any,
+    group: Group,
+    ip: str | None,
+    target: str = "",
+    before: Any = None,
+    after: Any = None,
+) -> AuditEntry:
+    return AuditEntry.objects.create(
+        action=action,
+        actor_id=actor.pk,
+        actor_username=actor.get_username(),
+        group_id=group.pk,
+        group_name=group.name,
+        target=target,
+        before=before,
+        after=after,
+        ip_address=ip,
+    )
+
+
+# --- Groups ----------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def group_create(*, actor: Any, name: str, ip: str | None = None) -> Group:
+    """Create an empty role."""
+    _lock_roles(actor)
+    group = Group.objects.create(name=name)
+    _audit(
+        action=AuditEntry.Action.GROUP_CREATED,
+        actor=actor,
+        group=group,
+        ip=ip,
+        after={"name": name},
+    )
+    return group
+
+
+@transaction.atomic
+def group_rename(*, actor: Any, group: Group, name: str, ip: str | None = None) -> Group:
+    _lock_roles(actor)
+    guard_can_change_group(actor, group)
+    before = group.name
+    group.name = name
+    group.save(update_fields=["name"])
+    _audit(
+        action=AuditEntry.Action.GROUP_RENAMED,
+        actor=actor,
+        group=group,
+        ip=ip,
+        before={"name": before},
+        after={"name": name},
+    )
+    return group
+
+
+@transaction.atomic
+def group_delete(*, actor: Any, group: Group, ip: str | None = None) -> int:
+    """Delete a role; returns how many members lost it."""
+    _lock_roles(actor)
+    guard_can_change_group(actor, group)
+    members = list(group.user_set.values_list("username", flat=True))
+    permissions = sorted(
+        permission_name(p) for p in group.permissions.select_related("content_type")
+    )
+    _audit(
+        action=AuditEntry.Action.GROUP_DELETED,
+        actor=actor,
+        group=group,
+        ip=ip,
+        before={"name": group.name, "members": members, "permissions": permissions},
+    )
+    group.delete()
+    guard_managers_remain()
+    return len(members)
+
+
+# --- Permissions of a group -----------------------------------------------------------------
+
+
+@transaction.atomic
+def group_grant_permission(
+    *, actor: Any, group: Group, permission: Permission, ip: str | None = None
+) -> bool:
+    """Grant one permission; returns False when the group already had it."""
+    return _set_permission(actor=actor, group=group, permission=permission, granted=True, ip=ip)
+
+
+@transaction.atomic
+def group_revoke_permission(
+    *, actor: Any, group: Group, permission: Permission, ip: str | None = None
+) -> bool:
+    """Revoke one permission; returns False when the group did not have it."""
+    return _set_permission(actor=actor, group=group, permission=permission, granted=False, ip=ip)
+
+
+def _set_permission(
+    *, actor: Any, group: Group, permission: Permission, granted: bool, ip: str | None
+) -> bool:
+    _lock_roles(actor)
+    return _apply_permission_changes(
+        actor=actor,
+        group=group,
+        grant=[permission] if granted else [],
+        revoke=[] if granted else [permission],
+        ip=ip,
+    )
+
+
+@transaction.atomic
+def group_set_permissions(
+    *, actor: Any, group: Group, permissions: Iterable[Permission], ip: str | None = None
+) -> tuple[int, int]:
+    """Make the group hold exactly ``permissions``; returns (granted, revoked) counts."""
+    _lock_roles(actor)
+    wanted = {p.pk: p for p in permissions}
+    held = {p.pk: p for p in group.permissions.all()}
+    grant = [p for pk, p in wanted.items() if pk not in held]
+    revoke = [p for pk, p in held.items() if pk not in wanted]
+    _apply_permission_changes(actor=actor, group=group, grant=grant, revoke=revoke, ip=ip)
+    return len(grant), len(revoke)
+
+
+def _apply_permission_changes(
+    *, actor: Any, group: Group, grant: list[Permission], revoke: list[Permission], ip: str | None
+) -> bool:
+    held = set(group.permissions.values_list("pk", flat=True))
+    grant = [p for p in grant if p.pk not in held]
+    # permission_name() below reads the content type: fetch them in one query.
+    if grant or revoke:
+        types = {
+            p.pk: p
+            for p in Permission.objects.filter(
+                pk__in=[p.pk for p in [*grant, *revoke]]
+            ).select_related("content_type")
+        }
+        grant = [types[p.pk] for p in grant]
+        revoke = [types[p.pk] for p in revoke if p.pk in held]
+    if not grant and not revoke:
+        return False
+    guard_can_change_group(actor, group)
+    for permission in grant:
+        guard_can_grant(actor, permission)
+    group.permissions.add(*grant)
+    group.permissions.remove(*revoke)
+    for action, changed in (
+        (AuditEntry.Action.PERMISSION_GRANTED, grant),
+        (AuditEntry.Action.PERMISSION_REVOKED, revoke),
+    ):
+        for permission in changed:
+            _audit(
+                action=action,
+                actor=actor,
+                group=group,
+                ip=ip,
+                target=permission_name(permission),
+                before={"granted": action == AuditEntry.Action.PERMISSION_REVOKED},
+                after={"granted": action == AuditEntry.Action.PERMISSION_GRANTED},
+            )
+    if revoke:
+        guard_managers_remain()
+    return True
+
+
+# --- Members ---------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def membership_add(*, actor: Any, group: Group, user: Any, ip: str | None = None) -> bool:
+    """Add ``user`` to the role; returns False when they already had it."""
+    _lock_roles(actor)
+    return _apply_membership(actor=actor, user=user, add=[group], remove=[], ip=ip)
+
+
+@transaction.atomic
+def membership_remove(*, actor: Any, group: Group, user: Any, ip: str | None = None) -> bool:
+    """Remove ``user`` from the role; returns False when they did not have it."""
+    _lock_roles(actor)
+    return _apply_membership(actor=actor, user=user, add=[], remove=[group], ip=ip)
+
+
+@transaction.atomic
+def user_set_groups(
+    *, actor: Any, user: Any, groups: Iterable[Group], ip: str | None = None
+) -> tuple[int, int]:
+    """Give ``user`` exactly these roles; returns (added, removed) counts."""
+    _lock_roles(actor)
+    wanted = {g.pk: g for g in groups}
+    held = {g.pk: g for g in user.groups.all()}
+    add = [g for pk, g in wanted.items() if pk not in held]
+    remove = [g for pk, g in held.items() if pk not in wanted]
+    _apply_membership(actor=actor, user=user, add=add, remove=remove, ip=ip)
+    return len(add), len(remove)
+
+
+def _apply_membership(
+    *, actor: Any, user: Any, add: list[Group], remove: list[Group], ip: str | None
+) -> bool:
+    held = set(user.groups.values_list("pk", flat=True))
+    add = [g for g in add if g.pk not in held]
+    remove = [g for g in remove if g.pk in held]
+    if not add and not remove:
+        return False
+    guard_not_self(actor, user)
+    for group in [*add, *remove]:
+        guard_can_change_group(actor, group)
+    user.groups.add(*add)
+    user.groups.remove(*remove)
+    for action, groups in (
+        (AuditEntry.Action.MEMBER_ADDED, add),
+        (AuditEntry.Action.MEMBER_REMOVED, remove),
+    ):
+        for group in groups:
+            _audit(
+                action=action,
+                actor=actor,
+                group=group,
+                ip=ip,
+                target=user.get_username(),
+                before={"member": action == AuditEntry.Action.MEMBER_REMOVED},
+                after={"member": action == AuditEntry.Action.MEMBER_ADDED},
+            )
+    if remove:
+        guard_managers_remain()
+    return True

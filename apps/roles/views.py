@@ -1,0 +1,442 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group, Permission
+from django.db.models import Count, Prefetch, Q, QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse, reverse_lazy
+from django.utils.translation import gettext as _
+from django.views import View
+from django.views.generic import CreateView, DeleteView, DetailView, ListView, UpdateView
+from django.views.generic.detail import SingleObjectMixin
+
+from apps.core.htmx import is_htmx
+from apps.core.mixins import HtmxPartialMixin, PermissionRequiredMixin
+
+from .definitions import MANAGE_ROLES, VIEW_AUDIT
+from .forms import AuditFilterForm, GroupNameForm
+from .grid import DEFAULT_ACTIONS, column_permissions, permission_grid
+from .models import AuditEntry
+from .services import (
+    RoleGuardError,
+    group_create,
+    group_delete,
+    group_grant_permission,
+    group_rename,
+    group_revoke_permission,
+    group_set_permissions,
+    membership_add,
+    membership_remove,
+    permissions_beyond,
+    user_set_groups,
+)
+from .sync import permission_name
+
+User = get_user_model()
+GROUP_TEMPLATE = "roles/group_detail.html"
+
+
+def client_ip(request: HttpRequest) -> str | None:
+    # The direct peer. Behind a trusted proxy, the security settings decide (see SECURITY).
+    return request.META.get("REMOTE_ADDR") or None
+
+
+class RolesPermissionMixin(PermissionRequiredMixin):
+    permission_required = MANAGE_ROLES
+    permission_denied_message = _("Only role admins can manage roles.")
+
+
+# --- Groups -----------------------------------------------------------------------------------
+
+
+class GroupListView(RolesPermissionMixin, ListView):
+    template_name = "roles/group_list.html"
+    context_object_name = "groups"
+
+    def get_queryset(self) -> QuerySet[Group]:
+        return Group.objects.annotate(
+            member_count=Count("user", distinct=True),
+            permission_count=Count("permissions", distinct=True),
+        ).order_by("name")
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        return super().get_context_data(form=GroupNameForm(), **kwargs)
+
+
+class GroupCreateView(RolesPermissionMixin, CreateView):
+    form_class = GroupNameForm
+    template_name = "roles/group_form.html"
+
+    def form_valid(self, form: GroupNameForm) -> HttpResponse:
+        group = group_create(
+            actor=self.request.user, name=form.cleaned_data["name"], ip=client_ip(self.request)
+        )
+        messages.success(self.request, _("Role “%(name)s” created") % {"name": group.name})
+        return HttpResponseRedirect(reverse("roles:group-detail", args=[group.pk]))
+
+
+class GroupRenameView(RolesPermissionMixin, UpdateView):
+    model = Group
+    form_class = GroupNameForm
+    template_name = "roles/group_form.html"
+    context_object_name = "group"
+
+    def form_valid(self, form: GroupNameForm) -> HttpResponse:
+        group = Group.objects.get(pk=self.object.pk)  # the form changed self.object's name
+        group_rename(
+            actor=self.request.user,
+            group=group,
+            name=form.cleaned_data["name"],
+            ip=client_ip(self.request),
+        )
+        messages.success(self.request, _("Role renamed to “%(name)s”") % {"name": group.name})
+        return HttpResponseRedirect(reverse("roles:group-detail", args=[group.pk]))
+
+
+class GroupDeleteView(RolesPermissionMixin, DeleteView):
+    model = Group
+    template_name = "roles/group_confirm_delete.html"
+    context_object_name = "group"
+    success_url = reverse_lazy("roles:group-list")
+
+    def get_queryset(self) -> QuerySet[Group]:
+        return Group.objects.annotate(member_count=Count("user"))
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        name = self.object.name
+        lost = group_delete(actor=self.request.user, group=self.object, ip=client_ip(self.request))
+        messages.success(
+            self.request,
+            _("Role “%(name)s” deleted; %(count)d member(s) lost it.")
+            % {"name": name, "count": lost},
+        )
+        return HttpResponseRedirect(self.success_url)
+
+
+class GroupDetailView(RolesPermissionMixin, HtmxPartialMixin, DetailView):
+    """The role's permission grid, members and history on one page (sections, not JS tabs,
+    so it all works without JavaScript)."""
+
+    model = Group
+    template_name = GROUP_TEMPLATE
+    context_object_name = "group"
+    partial_name = "permission-grid"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        group = self.object
+        query = self.request.GET.get("q", "").strip()
+        context.update(
+            grid=permission_grid(group, self.request.user),
+            actions=DEFAULT_ACTIONS,
+            members=list(group.user_set.order_by("username")),
+            query=query,
+            candidates=member_candidates(group, query),
+            history=AuditEntry.objects.filter(group_id=group.pk)[:20],
+            self_reason=_("You can't change your own roles."),
+        )
+        return context
+
+
+def member_candidates(group: Group, query: str) -> list[Any]:
+    if len(query) < 2:
+        return []
+    return list(
+        User.objects.filter(is_active=True)
+        .exclude(groups=group)
+        .filter(
+            Q(username__icontains=query)
+            | Q(email__icontains=query)
+            | Q(first_name__icontains=query)
+            | Q(last_name__icontains=query)
+        )
+        .order_by("username")[:10]
+    )
+
+
+class GroupWriteView(RolesPermissionMixin, SingleObjectMixin, View):
+    """POST-only changes to one group that answer htmx with the updated section."""
+
+    model = Group
+    http_method_names = ["post"]
+    section = "permission-grid"
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        self.object = self.get_object()
+        try:
+            message = self.change()
+        except RoleGuardError as refusal:
+            if not is_htmx(request):
+                raise
+            # The refusal as a toast, and the section as it really is (a checkbox the user
+            # ticked is unticked again).
+            messages.error(request, str(refusal))
+            return self.render_section(status=403)
+        if message:
+            messages.success(request, message)
+        if is_htmx(request):
+            return self.render_section()
+        return HttpResponseRedirect(self.get_success_url())
+
+    def change(self) -> str:
+        raise NotImplementedError
+
+    def get_success_url(self) -> str:
+        return reverse("roles:group-detail", args=[self.object.pk])
+
+    def render_section(self, status: int = 200) -> HttpResponse:
+        group = Group.objects.get(pk=self.object.pk)
+        context = {
+            "group": group,
+            "grid": permission_grid(group, self.request.user),
+            "actions": DEFAULT_ACTIONS,
+            "members": list(group.user_set.order_by("username")),
+            "self_reason": _("You can't change your own roles."),
+        }
+        return render(self.request, f"{GROUP_TEMPLATE}#{self.section}", context, status=status)
+
+
+class GroupPermissionsView(GroupWriteView):
+    """The grid's Save button: the group holds exactly the ticked permissions."""
+
+    def change(self) -> str:
+        ids = [int(pk) for pk in self.request.POST.getlist("permissions") if pk.isdigit()]
+        granted, revoked = group_set_permissions(
+            actor=self.request.user,
+            group=self.object,
+            permissions=Permission.objects.filter(pk__in=ids),
+            ip=client_ip(self.request),
+        )
+        return _("Permissions saved: %(granted)d granted, %(revoked)d revoked.") % {
+            "granted": granted,
+            "revoked": revoked,
+        }
+
+
+class GroupPermissionToggleView(GroupWriteView):
+    """One checkbox: granted when it is ticked in the submitted form, revoked otherwise."""
+
+    def change(self) -> str:
+        permission = get_object_or_404(
+            Permission.objects.select_related("content_type"), pk=self.kwargs["permission_id"]
+        )
+        ticked = str(permission.pk) in self.request.POST.getlist("permissions")
+        change = group_grant_permission if ticked else group_revoke_permission
+        if not change(
+            actor=self.request.user,
+            group=self.object,
+            permission=permission,
+            ip=client_ip(self.request),
+        ):
+            return ""
+        verb = _("granted to") if ticked else _("revoked from")
+        return f"“{permission.name}” {verb} {self.object.name}"
+
+
+class GroupPermissionColumnView(GroupWriteView):
+    """A column header: grant the whole column, or revoke it when all of it is granted."""
+
+    def change(self) -> str:
+        action = self.kwargs["action"]
+        if action not in DEFAULT_ACTIONS:
+            raise RoleGuardError(_("Unknown column."))
+        grid = permission_grid(self.object, self.request.user)
+        cells = [c for c in column_permissions(grid, action) if not c.disabled_reason]
+        if not cells:
+            return ""
+        held = {p.pk for p in self.object.permissions.all()}
+        column = {c.permission.pk for c in cells}
+        wanted = held - column if column <= held else held | column
+        granted, revoked = group_set_permissions(
+            actor=self.request.user,
+            group=self.object,
+            permissions=Permission.objects.filter(pk__in=wanted),
+            ip=client_ip(self.request),
+        )
+        return _("Column “%(action)s”: %(granted)d granted, %(revoked)d revoked.") % {
+            "action": action,
+            "granted": granted,
+            "revoked": revoked,
+        }
+
+
+class GroupMemberAddView(GroupWriteView):
+    section = "members"
+
+    def change(self) -> str:
+        user = get_object_or_404(User, pk=self.request.POST.get("user") or 0, is_active=True)
+        membership_add(
+            actor=self.request.user, group=self.object, user=user, ip=client_ip(self.request)
+        )
+        return _("%(user)s now has the role %(group)s") % {"user": user, "group": self.object.name}
+
+
+class GroupMemberRemoveView(GroupWriteView):
+    section = "members"
+
+    def change(self) -> str:
+        user = get_object_or_404(User, pk=self.kwargs["user_id"])
+        membership_remove(
+            actor=self.request.user, group=self.object, user=user, ip=client_ip(self.request)
+        )
+        return _("%(user)s no longer has the role %(group)s") % {
+            "user": user,
+            "group": self.object.name,
+        }
+
+
+class MemberSearchView(RolesPermissionMixin, DetailView):
+    """Suggestions for the Members search box (htmx); without JavaScript the search form
+    submits to the role page, which lists the same suggestions."""
+
+    model = Group
+    context_object_name = "group"
+    template_name = f"{GROUP_TEMPLATE}#member-suggestions"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        query = self.request.GET.get("q", "").strip()
+        return super().get_context_data(
+            query=query, candidates=member_candidates(self.object, query), **kwargs
+        )
+
+
+# --- Users ------------------------------------------------------------------------------------
+
+
+class UserListView(RolesPermissionMixin, HtmxPartialMixin, ListView):
+    template_name = "roles/user_list.html"
+    partial_name = "user-table"
+    context_object_name = "people"
+    paginate_by = 50
+
+    def get_queryset(self) -> QuerySet[Any]:
+        users = User.objects.prefetch_related(
+            Prefetch("groups", queryset=Group.objects.order_by("name"))
+        ).order_by("username")
+        query = self.request.GET.get("q", "").strip()
+        if query:
+            users = users.filter(
+                Q(username__icontains=query)
+                | Q(email__icontains=query)
+                | Q(first_name__icontains=query)
+                | Q(last_name__icontains=query)
+            )
+        return users
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        return super().get_context_data(query=self.request.GET.get("q", "").strip(), **kwargs)
+
+
+class UserRolesView(RolesPermissionMixin, HtmxPartialMixin, DetailView):
+    """One user's roles (checkboxes) and effective permissions with where each comes from."""
+
+    model = User
+    template_name = "roles/user_detail.html"
+    partial_name = "user-roles"
+    context_object_name = "person"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        context.update(user_roles_context(self.request.user, self.object))
+        return context
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        self.object = person = self.get_object()
+        ids = [int(pk) for pk in request.POST.getlist("groups") if pk.isdigit()]
+        try:
+            added, removed = user_set_groups(
+                actor=request.user,
+                user=person,
+                groups=Group.objects.filter(pk__in=ids),
+                ip=client_ip(request),
+            )
+        except RoleGuardError as refusal:
+            if not is_htmx(request):
+                raise
+            messages.error(request, str(refusal))
+            return self.render_to_response(self.get_context_data(), status=403)
+        messages.success(
+            request,
+            _("Roles of %(user)s saved: %(added)d added, %(removed)d removed.")
+            % {"user": person, "added": added, "removed": removed},
+        )
+        if is_htmx(request):
+            return self.render_to_response(self.get_context_data())
+        return HttpResponseRedirect(reverse("roles:user-detail", args=[person.pk]))
+
+
+def user_roles_context(actor: Any, person: Any) -> dict[str, Any]:
+    """Fixed queries: all groups with their permissions, the user's groups and direct
+    permissions, whatever their numbers."""
+    groups = list(
+        Group.objects.order_by("name").prefetch_related(
+            Prefetch("permissions", queryset=Permission.objects.select_related("content_type"))
+        )
+    )
+    member_of = set(person.groups.values_list("pk", flat=True))
+    direct = list(person.user_permissions.select_related("content_type"))
+    sources: dict[str, dict[str, Any]] = {}
+
+    def add(permission: Permission, source: str) -> None:
+        entry = sources.setdefault(
+            permission_name(permission), {"permission": permission, "sources": []}
+        )
+        entry["sources"].append(source)
+
+    for permission in direct:
+        add(permission, _("given directly"))
+    roles = []
+    for group in groups:
+        permissions = list(group.permissions.all())
+        if group.pk in member_of:
+            for permission in permissions:
+                add(permission, _("from %(role)s") % {"role": group.name})
+        reason = ""
+        if not actor.is_superuser and actor.pk == person.pk:
+            reason = _("You can't change your own roles.")
+        elif permissions_beyond(actor, permissions):
+            reason = _("This role holds permissions you don't have.")
+        roles.append({"group": group, "checked": group.pk in member_of, "disabled_reason": reason})
+    return {
+        "roles": roles,
+        "effective": [sources[name] for name in sorted(sources)],
+    }
+
+
+# --- Audit ------------------------------------------------------------------------------------
+
+
+class AuditListView(PermissionRequiredMixin, HtmxPartialMixin, ListView):
+    permission_required = VIEW_AUDIT
+    permission_denied_message = _("Only admins with the audit permission can read this.")
+    template_name = "roles/audit_list.html"
+    partial_name = "audit-table"
+    context_object_name = "entries"
+    paginate_by = 50
+
+    def get_queryset(self) -> QuerySet[AuditEntry]:
+        self.filter_form = AuditFilterForm(self.request.GET or None)
+        entries = AuditEntry.objects.all()
+        if self.filter_form.is_valid():
+            data = self.filter_form.cleaned_data
+            if data["actor"]:
+                entries = entries.filter(actor_username__icontains=data["actor"])
+            if data["group"]:
+                entries = entries.filter(group_name__icontains=data["group"])
+            if data["since"]:
+                entries = entries.filter(created_at__date__gte=data["since"])
+            if data["until"]:
+                entries = entries.filter(created_at__date__lte=data["until"])
+        return entries
+
+    def paginate_queryset(self, queryset: QuerySet[AuditEntry], page_size: int) -> tuple:
+        paginator = self.get_paginator(queryset, page_size)
+        page = paginator.get_page(self.request.GET.get("page"))
+        return paginator, page, page.object_list, page.has_other_pages()
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        return super().get_context_data(filter_form=self.filter_form, **kwargs)
