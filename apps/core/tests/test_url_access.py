@@ -1,0 +1,219 @@
+"""Deny by default, proven: every URL of the project has a row here, and each row is checked
+for anonymous visitors, a user without roles, each role and a superuser.
+
+A new view without a row fails `test_every_url_pattern_has_an_access_rule`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from http import HTTPStatus
+
+import pytest
+from django.contrib.auth.models import Group, Permission
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
+
+from apps.accounts.tests.factories import SuperuserFactory, UserFactory
+from apps.bookshelf.models import Book
+from apps.roles.definitions import ROLES
+
+pytestmark = pytest.mark.django_db
+
+PUBLIC = "public"  # anyone, signed in or not
+SIGNED_IN = "signed in"  # any signed-in user
+STAFF = "staff"  # the Django admin: is_staff
+
+
+@dataclass(frozen=True)
+class Rule:
+    needs: str | tuple[str, ...]  # PUBLIC, SIGNED_IN, STAFF or the permissions required
+    methods: tuple[str, ...] = ("get",)  # what the view answers; others must be 405
+    post_only: bool = False
+    lands_on_login: bool = False  # success itself redirects to the login page (logout)
+
+    def allows(self, user) -> bool:
+        if self.needs == PUBLIC:
+            return True
+        if user is None:
+            return False
+        if self.needs == SIGNED_IN:
+            return True
+        if self.needs == STAFF:
+            return user.is_staff
+        return user.has_perms(self.needs)
+
+
+BOOK_ACTION = ("bookshelf.change_book",)
+ROLES_ADMIN = ("roles.manage_roles",)
+
+ACCESS: dict[str, Rule] = {
+    "core:home": Rule(PUBLIC),
+    "core:healthz": Rule(PUBLIC),
+    "core:favicon": Rule(PUBLIC),
+    "accounts:login": Rule(PUBLIC, ("get", "post")),
+    "accounts:logout": Rule(SIGNED_IN, ("post",), post_only=True, lands_on_login=True),
+    "accounts:password_reset": Rule(PUBLIC, ("get", "post")),
+    "accounts:password_reset_done": Rule(PUBLIC),
+    "accounts:password_reset_confirm": Rule(PUBLIC, ("get", "post")),
+    "accounts:password_reset_complete": Rule(PUBLIC),
+    "accounts:profile": Rule(SIGNED_IN, ("get", "post")),
+    "accounts:password_change": Rule(SIGNED_IN, ("get", "post")),
+    "accounts:profile-photo": Rule(SIGNED_IN),
+    # The public catalogue (BOOKSHELF_PUBLIC_CATALOGUE on, the default).
+    "bookshelf:book-list": Rule(PUBLIC),
+    "bookshelf:book-detail": Rule(PUBLIC),
+    "bookshelf:book-create": Rule(("bookshelf.add_book",), ("get", "post")),
+    "bookshelf:book-update": Rule(("bookshelf.change_book",), ("get", "post")),
+    "bookshelf:book-delete": Rule(("bookshelf.delete_book",), ("get", "post")),
+    **{
+        f"bookshelf:book-{name}": Rule(
+            (*BOOK_ACTION, f"bookshelf.{permission}"), ("post",), post_only=True
+        )
+        for name, permission in [
+            ("publish", "can_publish_book"),
+            ("unpublish", "can_publish_book"),
+            ("archive", "can_archive_book"),
+            ("unarchive", "can_archive_book"),
+            ("feature", "can_feature_book"),
+            ("unfeature", "can_feature_book"),
+            ("premium", "can_set_premium"),
+        ]
+    },
+    "roles:group-list": Rule(ROLES_ADMIN),
+    "roles:group-create": Rule(ROLES_ADMIN, ("get", "post")),
+    "roles:group-detail": Rule(ROLES_ADMIN),
+    "roles:group-rename": Rule(ROLES_ADMIN, ("get", "post")),
+    "roles:group-delete": Rule(ROLES_ADMIN, ("get", "post")),
+    "roles:group-permissions": Rule(ROLES_ADMIN, ("post",), post_only=True),
+    "roles:group-permission-toggle": Rule(ROLES_ADMIN, ("post",), post_only=True),
+    "roles:group-permission-column": Rule(ROLES_ADMIN, ("post",), post_only=True),
+    "roles:member-add": Rule(ROLES_ADMIN, ("post",), post_only=True),
+    "roles:member-search": Rule(ROLES_ADMIN),
+    "roles:member-remove": Rule(ROLES_ADMIN, ("post",), post_only=True),
+    "roles:user-list": Rule(ROLES_ADMIN),
+    "roles:user-detail": Rule(ROLES_ADMIN, ("get", "post")),
+    "roles:audit": Rule(("roles.view_audit",)),
+    # Django's admin checks is_staff and each model's permissions itself.
+    "admin:*": Rule(STAFF),
+}
+
+
+def url_names(resolver: URLResolver, namespace: str = "") -> list[str]:
+    names = []
+    for pattern in resolver.url_patterns:
+        if isinstance(pattern, URLResolver):
+            inner = f"{namespace}{pattern.namespace}:" if pattern.namespace else namespace
+            names += url_names(pattern, inner)
+        elif isinstance(pattern, URLPattern):
+            names.append(f"{namespace}{pattern.name}" if pattern.name else f"{namespace}<unnamed>")
+    return names
+
+
+def rule_for(name: str) -> Rule | None:
+    return ACCESS.get(name) or ACCESS.get(name.split(":")[0] + ":*")
+
+
+def test_every_url_pattern_has_an_access_rule():
+    missing = sorted({name for name in url_names(get_resolver()) if rule_for(name) is None})
+    assert not missing, f"URL patterns without an access rule in ACCESS: {missing}"
+
+
+def test_the_table_has_no_stale_rows():
+    names = set(url_names(get_resolver()))
+    stale = [name for name in ACCESS if not name.endswith(":*") and name not in names]
+    assert not stale, f"ACCESS rows for URLs that no longer exist: {stale}"
+
+
+# --- Checking each rule against each persona -----------------------------------------------
+
+PERSONAS = ["anonymous", "no role", *(role.name for role in ROLES), "superuser"]
+
+
+def make_persona(kind: str):
+    if kind == "anonymous":
+        return None
+    if kind == "superuser":
+        return SuperuserFactory(username="boss")
+    user = UserFactory(username="person")
+    if kind != "no role":
+        user.groups.add(Group.objects.get(name=kind))
+    return user
+
+
+def url_for(name: str) -> str:
+    """A URL for the pattern, with arguments that point at real objects."""
+    if name == "admin:*":
+        return reverse("admin:index")
+    book = Book.objects.create(
+        title="Dune",
+        author="Frank Herbert",
+        publication_year=1965,
+        is_published=True,
+        published_at=timezone.now(),
+    )
+    group = Group.objects.get(name="Viewers")
+    member = UserFactory(username="someone")
+    kwargs = {
+        "bookshelf": {"pk": book.pk},
+        "roles": {"pk": group.pk},
+    }.get(name.split(":")[0], {})
+    if name in {
+        "bookshelf:book-list",
+        "bookshelf:book-create",
+        "roles:group-list",
+        "roles:group-create",
+        "roles:user-list",
+        "roles:audit",
+    }:
+        kwargs = {}
+    if name == "roles:user-detail":
+        kwargs = {"pk": member.pk}
+    if name == "roles:member-remove":
+        kwargs = {"pk": group.pk, "user_id": member.pk}
+    if name == "roles:group-permission-toggle":
+        kwargs = {"pk": group.pk, "permission_id": Permission.objects.get(codename="add_book").pk}
+    if name == "roles:group-permission-column":
+        kwargs = {"pk": group.pk, "action": "view"}
+    if name == "accounts:password_reset_confirm":
+        kwargs = {"uidb64": "MQ", "token": "set-password"}
+    if name == "accounts:profile-photo":
+        kwargs = {"filename": "none.png"}
+    return reverse(name, kwargs=kwargs)
+
+
+def assert_outcome(response, *, rule: Rule, allowed: bool, anonymous: bool, name: str) -> None:
+    status = response.status_code
+    location = response.get("Location", "")
+    login_redirect = status == HTTPStatus.FOUND and "/login/" in location
+    if allowed and rule.lands_on_login:
+        assert location == reverse("accounts:login"), (name, status)
+    elif allowed:
+        assert status != HTTPStatus.FORBIDDEN and not login_redirect, (name, status, location)
+    elif anonymous or name == "admin:*":
+        # Django's admin sends everyone who is not staff to its own login page.
+        assert login_redirect, (name, status, location)
+    else:
+        assert status == HTTPStatus.FORBIDDEN, (name, status)
+
+
+ROWS = list(ACCESS)
+
+
+@pytest.mark.parametrize("name", ROWS)
+@pytest.mark.parametrize("kind", PERSONAS)
+def test_access_rule_holds(client, name, kind):
+    rule = ACCESS[name]
+    user = make_persona(kind)
+    if user:
+        client.force_login(user)
+    url = url_for(name)
+    allowed = rule.allows(user)
+    for method in ("get", "post"):
+        if method == "post" and "post" not in rule.methods and not rule.post_only:
+            continue  # read-only views: POST is checked by Django (405) but is not a rule
+        response = getattr(client, method)(url)
+        if allowed and method not in rule.methods:
+            assert response.status_code == HTTPStatus.METHOD_NOT_ALLOWED, (name, method)
+            continue
+        assert_outcome(response, rule=rule, allowed=allowed, anonymous=user is None, name=name)
