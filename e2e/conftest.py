@@ -92,16 +92,23 @@ class BrowserProblems:
         ]
 
 
-@pytest.fixture(autouse=True)
-def browser_problems(context: BrowserContext):
-    """Fails any test whose pages violate the CSP or log a console error."""
-    problems = BrowserProblems()
+def watch(context: BrowserContext, problems: BrowserProblems) -> BrowserContext:
+    """Report the context's CSP violations, console errors and page errors to ``problems``."""
     context.expose_function(
         "__reportCspViolation", lambda report: problems.csp_violations.append(json.loads(report))
     )
     context.add_init_script(CSP_LISTENER)
     context.on("console", problems.on_console)
     context.on("weberror", lambda error: problems.page_errors.append(str(error.error)))
+    return context
+
+
+@pytest.fixture(autouse=True)
+def browser_problems(context: BrowserContext):
+    """Fails any test whose pages violate the CSP or log a console error; a test that opens
+    another context passes it through ``watch(context, browser_problems)``."""
+    problems = BrowserProblems()
+    watch(context, problems)
     yield problems
     found = problems.all()
     assert not found, "The browser reported problems:\n" + "\n".join(found)

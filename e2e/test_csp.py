@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.contrib.auth.models import Group
 from playwright.sync_api import Page, expect
 
 from apps.bookshelf.tests.factories import BookFactory
@@ -23,6 +24,10 @@ ADMIN_PAGES = [
     "/books/",
     "/books/new/",
     "/admin/bookshelf/book/",
+    "/roles/",
+    "/roles/users/",
+    "/roles/audit/",
+    "/admin/roles/auditentry/",
     "/accounts/profile/",
     "/accounts/password/change/",
     "/admin/",
@@ -56,6 +61,16 @@ def test_signed_in_pages_load_without_violations(
         expect(page.locator("h1")).to_have_count(1)
     page.goto(f"{live_server.url}/admin/bookshelf/book/{book.pk}/change/")
     page.wait_for_load_state("load")
+    editors = Group.objects.get(name="Editors")
+    for path in (
+        f"/roles/{editors.pk}/",
+        f"/roles/{editors.pk}/?q=max",
+        f"/roles/{editors.pk}/rename/",
+        f"/roles/{editors.pk}/delete/",
+        f"/roles/users/{e2e_users['member'].pk}/",
+    ):
+        page.goto(f"{live_server.url}{path}")
+        expect(page.locator("h1")).to_have_count(1)
     assert browser_problems.all() == []
 
 

@@ -112,3 +112,9 @@ def test_matrix_marks_each_role_and_permission():
     )
     assert "| `bookshelf.can_publish_book` | ✗ | ✗ | ✗ | ✓ | ✗ | ✓ |" in markdown
     assert "| `roles.manage_roles` | ✗ | ✗ | ✗ | ✗ | ✗ | ✓ |" in markdown
+
+
+def test_readme_shows_the_current_matrix():
+    readme = Path(settings.BASE_DIR, "README.md").read_text(encoding="utf-8")
+    table = [line for line in roles_matrix_markdown().splitlines() if line.startswith("|")]
+    assert "\n".join(table) in readme, "README.md's permission matrix is out of date"
