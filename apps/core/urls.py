@@ -11,4 +11,5 @@ urlpatterns = [
     path("healthz", views.HealthCheckView.as_view(), name="healthz"),
     # Browsers ask for /favicon.ico on pages without an icon link (Django admin's).
     path("favicon.ico", views.FaviconView.as_view(), name="favicon"),
+    path("csp-report/", views.CspReportView.as_view(), name="csp-report"),
 ]

@@ -1,17 +1,23 @@
 from __future__ import annotations
 
+import json
+import time
 from typing import Any
 
 from django.contrib.auth.decorators import login_not_required
+from django.core.cache import cache
 from django.db import DatabaseError, connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.templatetags.static import static
 from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
 from django.views import View, csrf
+from django.views.decorators.csrf import csrf_exempt
 from django.views.generic import RedirectView, TemplateView
 
 from .htmx import is_htmx, toast_response
+from .net import client_ip
+from .security import log_event
 
 
 @method_decorator(login_not_required, name="dispatch")
@@ -55,3 +61,83 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
             request, _("This page has expired. Reload it and try again."), status=403
         )
     return csrf.csrf_failure(request, reason)
+
+
+# The fields of a violation report worth keeping, in both report formats.
+CSP_REPORT_FIELDS = {
+    "document-uri": "document",
+    "documentURL": "document",
+    "blocked-uri": "blocked",
+    "blockedURL": "blocked",
+    "effective-directive": "directive",
+    "effectiveDirective": "directive",
+    "violated-directive": "directive",
+    "source-file": "source",
+    "sourceFile": "source",
+    "line-number": "line",
+    "lineNumber": "line",
+    "disposition": "disposition",
+    "sample": "sample",
+}
+CSP_REPORT_MAX_BYTES = 16 * 1024
+CSP_REPORTS_PER_MINUTE = 30
+
+
+def _violations(payload: Any) -> list[dict[str, Any]]:
+    """The violation bodies in a report-uri ({"csp-report": {…}}) or Reporting API
+    ([{"type": "csp-violation", "body": {…}}]) payload; [] when it is neither."""
+    if isinstance(payload, dict) and isinstance(payload.get("csp-report"), dict):
+        return [payload["csp-report"]]
+    if isinstance(payload, list):
+        return [
+            item["body"]
+            for item in payload[:20]
+            if isinstance(item, dict)
+            and item.get("type") == "csp-violation"
+            and isinstance(item.get("body"), dict)
+        ]
+    return []
+
+
+@method_decorator(login_not_required, name="dispatch")
+# Browsers send these reports without cookies or tokens; the endpoint only logs.
+@method_decorator(csrf_exempt, name="dispatch")
+class CspReportView(View):
+    """Receives CSP violation reports. Always answers 204 (logged, or dropped when the client
+    sends too many) or 400 (not a report), never an error page."""
+
+    http_method_names = ["post"]
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = CSP_REPORT_MAX_BYTES + 1
+        if length > CSP_REPORT_MAX_BYTES:
+            return HttpResponse(status=400)
+        try:
+            payload = json.loads(request.body[:CSP_REPORT_MAX_BYTES])
+        except (ValueError, UnicodeDecodeError):
+            return HttpResponse(status=400)
+        violations = _violations(payload)
+        if not violations:
+            return HttpResponse(status=400)
+        if _over_rate_limit(request):
+            return HttpResponse(status=204)
+        for violation in violations:
+            fields = {
+                short: str(violation[key])[:500]
+                for key, short in CSP_REPORT_FIELDS.items()
+                if key in violation
+            }
+            log_event("csp_violation", request, **fields)
+        return HttpResponse(status=204)
+
+
+def _over_rate_limit(request: HttpRequest) -> bool:
+    key = f"csp-report:{client_ip(request)}:{int(time.time() // 60)}"
+    cache.add(key, 0, timeout=120)
+    try:
+        return cache.incr(key) > CSP_REPORTS_PER_MINUTE
+    except ValueError:  # expired between add and incr
+        return False

@@ -62,7 +62,13 @@ def guard_not_self(actor: Any, user: Any) -> None:
 
 def role_managers():
     """Active users who can manage roles (superusers included)."""
-    return get_user_model().objects.with_perm(MANAGE_ROLES, is_active=True, include_superusers=True)
+    return get_user_model().objects.with_perm(
+        MANAGE_ROLES,
+        is_active=True,
+        include_superusers=True,
+        # The backend that knows groups (axes' backend, also configured, does not).
+        backend="apps.accounts.backends.UsernameOrEmailBackend",
+    )
 
 
 def guard_actor_still_manages(actor: Any) -> None:

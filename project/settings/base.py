@@ -7,6 +7,7 @@ to look. ``dev``, ``test`` and ``prod`` only change what they must.
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -36,6 +37,14 @@ ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS")
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
 DATABASE_URL = os.environ.get("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}"
 DEMO_PASSWORD = os.environ.get("DEMO_PASSWORD") or "bookshelf-demo"
+# Only true when a TLS-terminating proxy of ours is the sole way in (docs/deployment.md):
+# then its X-Forwarded-Proto and X-Real-IP headers are believed. Otherwise any client could
+# claim to be on HTTPS or to come from any address by sending those headers itself.
+BEHIND_TLS_PROXY = env_bool("DJANGO_BEHIND_TLS_PROXY", default=False)
+# Where plain-HTTP requests are redirected ("host:port"); empty means the request's host.
+SECURE_SSL_HOST = os.environ.get("DJANGO_SECURE_SSL_HOST") or None
+SESSION_COOKIE_AGE = int(os.environ.get("DJANGO_SESSION_IDLE_SECONDS") or 2 * 60 * 60)
+SESSION_ABSOLUTE_LIFETIME = int(os.environ.get("DJANGO_SESSION_MAX_SECONDS") or 12 * 60 * 60)
 EMAIL_HOST = os.environ.get("DJANGO_EMAIL_HOST") or "localhost"
 EMAIL_PORT = int(os.environ.get("DJANGO_EMAIL_PORT") or 587)
 EMAIL_HOST_USER = os.environ.get("DJANGO_EMAIL_HOST_USER", "")
@@ -67,17 +76,22 @@ INSTALLED_APPS = [
     "crispy_bootstrap5",
     "csp",
     "template_partials.apps.SimpleAppConfig",
+    "axes",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Above whitenoise, so static files get the same headers as pages.
+    "apps.core.security.SecurityHeadersMiddleware",
+    "django_permissions_policy.PermissionsPolicyMiddleware",
     "csp.middleware.CSPMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "apps.core.security.SessionLifetimeMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     # Deny by default: every view needs a logged-in user unless marked login_not_required.
     "apps.core.middleware.LoginRequiredMiddleware",
@@ -86,6 +100,8 @@ MIDDLEWARE = [
     "apps.core.middleware.HtmxMessagesMiddleware",
     "apps.core.middleware.HtmxErrorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes requires: it turns a lockout into the 429 page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "project.urls"
@@ -132,7 +148,11 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Authentication -----------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
-AUTHENTICATION_BACKENDS = ["apps.accounts.backends.UsernameOrEmailBackend"]
+AUTHENTICATION_BACKENDS = [
+    # First: refuses before any password is checked when the login is locked out.
+    "axes.backends.AxesStandaloneBackend",
+    "apps.accounts.backends.UsernameOrEmailBackend",
+]
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "core:home"
 LOGOUT_REDIRECT_URL = "accounts:login"
@@ -142,6 +162,7 @@ PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
     "django.contrib.auth.hashers.ScryptPasswordHasher",
 ]
+# NIST SP 800-63B: length and a blocklist, no composition rules, no maximum below 64.
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {
@@ -149,8 +170,21 @@ AUTH_PASSWORD_VALIDATORS = [
         "OPTIONS": {"min_length": 12},
     },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
-    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+# --- Login throttling (django-axes) ------------------------------------------------------
+# 5 failures for one username from one IP lock that pair for 15 minutes. Keying on the pair
+# means an attacker cannot lock a user out everywhere by failing from many addresses; the
+# price is that a distributed guesser gets 5 tries per address (see docs/SECURITY.md).
+AXES_FAILURE_LIMIT = 5
+AXES_COOLOFF_TIME = timedelta(minutes=15)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_HTTP_RESPONSE_CODE = 429
+AXES_CLIENT_IP_CALLABLE = "apps.core.net.client_ip"
+AXES_USERNAME_FORM_FIELD = "username"
+AXES_VERBOSE = False
 
 # --- Internationalisation -----------------------------------------------------------------
 LANGUAGE_CODE = "en"
@@ -196,7 +230,34 @@ CONTENT_SECURITY_POLICY = {
         "base-uri": [NONE],
         "frame-ancestors": [NONE],
         "form-action": [SELF],
+        "report-uri": ["/csp-report/"],
+        "report-to": "csp-endpoint",  # named in the Reporting-Endpoints header
     }
+}
+CSP_REPORT_PATH = "/csp-report/"
+# Nothing here uses these browser features; deny them to every frame and script.
+PERMISSIONS_POLICY = {
+    feature: []
+    for feature in [
+        "accelerometer",
+        "autoplay",
+        "camera",
+        "display-capture",
+        "encrypted-media",
+        "fullscreen",
+        "geolocation",
+        "gyroscope",
+        "magnetometer",
+        "microphone",
+        "midi",
+        "payment",
+        "picture-in-picture",
+        "publickey-credentials-get",
+        "screen-wake-lock",
+        "sync-xhr",
+        "usb",
+        "xr-spatial-tracking",
+    ]
 }
 CSRF_FAILURE_VIEW = "apps.core.views.csrf_failure"
 X_FRAME_OPTIONS = "DENY"
@@ -206,6 +267,8 @@ SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
+LANGUAGE_COOKIE_HTTPONLY = True
+LANGUAGE_COOKIE_SAMESITE = "Lax"
 
 # --- Messages -----------------------------------------------------------------------------
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
@@ -222,10 +285,15 @@ MESSAGE_TAGS = {
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {"json": {"()": "apps.core.security.JsonFormatter"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler"},
+        # stderr: where process managers and containers collect logs.
+        "security": {"class": "logging.StreamHandler", "formatter": "json"},
+    },
     "loggers": {
         "django": {"handlers": ["console"], "level": "INFO"},
-        "security": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        "security": {"handlers": ["security"], "level": "INFO", "propagate": False},
     },
 }
 

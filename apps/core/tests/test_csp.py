@@ -20,6 +20,8 @@ EXPECTED_POLICY = {
     "base-uri": {"'none'"},
     "frame-ancestors": {"'none'"},
     "form-action": {"'self'"},
+    "report-uri": {"/csp-report/"},
+    "report-to": {"csp-endpoint"},
 }
 
 ANONYMOUS_PAGES = [

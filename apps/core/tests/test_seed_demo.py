@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth import authenticate, get_user_model
 from django.core.management import CommandError, call_command
+from django.test import RequestFactory
 
 from apps.accounts.demo import DEMO_USERS
 
@@ -34,8 +35,9 @@ def test_seed_demo_creates_one_user_per_role_and_a_superuser(settings):
     }
     assert User.objects.get(username="admin").is_superuser
     assert not User.objects.get(username="roleadmin").is_superuser
-    assert authenticate(username="editor", password="demo-password-for-tests") is not None
-    assert authenticate(username="admin@example.com", password="demo-password-for-tests")
+    request = RequestFactory().post("/accounts/login/")  # django-axes needs the request
+    assert authenticate(request, username="editor", password="demo-password-for-tests")
+    assert authenticate(request, username="admin@example.com", password="demo-password-for-tests")
 
 
 def test_seed_demo_is_idempotent_and_keeps_changes(settings, capsys):

@@ -51,6 +51,7 @@ ACCESS: dict[str, Rule] = {
     "core:home": Rule(PUBLIC),
     "core:healthz": Rule(PUBLIC),
     "core:favicon": Rule(PUBLIC),
+    "core:csp-report": Rule(PUBLIC, ("post",), post_only=True),
     "accounts:login": Rule(PUBLIC, ("get", "post")),
     "accounts:logout": Rule(SIGNED_IN, ("post",), post_only=True, lands_on_login=True),
     "accounts:password_reset": Rule(PUBLIC, ("get", "post")),
