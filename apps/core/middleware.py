@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from django_htmx.http import trigger_client_event
 
 from .htmx import htmx_login_redirect, is_htmx, toast_response
+from .security import log_event
 
 # The client-side event that static/js/app.js turns into toasts.
 MESSAGES_EVENT = "bookshelf:messages"
@@ -47,6 +48,8 @@ class HtmxErrorMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if isinstance(exception, PermissionDenied):
+            log_event("permission_denied", request, reason=str(exception)[:200])
         if not is_htmx(request):
             return None
         if isinstance(exception, PermissionDenied):

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Callable
 from typing import Any
 
+from axes.signals import user_locked_out
 from django.conf import settings
 from django.contrib.auth import logout
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
@@ -35,19 +35,6 @@ def log_event(event: str, request: HttpRequest | None = None, **fields: Any) -> 
         record["path"] = request.path
     record.update(fields)
     security_log.info(event, extra={"security": record})
-
-
-class JsonFormatter(logging.Formatter):
-    """Formats `security` records as one JSON object per line."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        payload = {
-            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
-            "level": record.levelname,
-            "logger": record.name,
-            **getattr(record, "security", {"message": record.getMessage()}),
-        }
-        return json.dumps(payload, default=str)
 
 
 class SecurityHeadersMiddleware:
@@ -121,3 +108,10 @@ def on_login_failed(
 def on_logout(sender: Any, request: HttpRequest | None, user: Any, **kwargs: Any) -> None:
     if request is not None:
         log_event("logout", request, user=user.get_username() if user else None)
+
+
+@receiver(user_locked_out, dispatch_uid="bookshelf-locked-out")
+def on_locked_out(
+    sender: Any, request: HttpRequest, username: str | None = None, **kwargs: Any
+) -> None:
+    log_event("lockout", request, login=username)

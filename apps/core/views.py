@@ -56,6 +56,7 @@ class FaviconView(RedirectView):
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     """A failed CSRF check: the friendly 403 page, or a toast for an htmx request."""
+    log_event("csrf_failure", request, reason=reason)
     if is_htmx(request):
         return toast_response(
             request, _("This page has expired. Reload it and try again."), status=403

@@ -15,6 +15,8 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from apps.core.security import log_event
+
 from .definitions import MANAGE_ROLES
 from .models import AuditEntry
 from .sync import permission_name
@@ -103,6 +105,15 @@ def _audit(
     before: Any = None,
     after: Any = None,
 ) -> AuditEntry:
+    log_event(
+        "role_change",
+        None,
+        actor=actor.get_username(),
+        ip=ip,
+        action=action,
+        role=group.name,
+        target=target,
+    )
     return AuditEntry.objects.create(
         action=action,
         actor_id=actor.pk,

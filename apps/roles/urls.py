@@ -33,4 +33,6 @@ urlpatterns = [
     path("users/", views.UserListView.as_view(), name="user-list"),
     path("users/<int:pk>/", views.UserRolesView.as_view(), name="user-detail"),
     path("audit/", views.AuditListView.as_view(), name="audit"),
+    path("lockouts/", views.LockoutListView.as_view(), name="lockouts"),
+    path("lockouts/<int:pk>/clear/", views.LockoutClearView.as_view(), name="lockout-clear"),
 ]

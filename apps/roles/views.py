@@ -2,6 +2,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from axes.models import AccessAttempt
+from axes.utils import reset as axes_reset
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
@@ -9,6 +12,7 @@ from django.db.models import Count, Prefetch, Q, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse, reverse_lazy
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views import View
 from django.views.generic import CreateView, DeleteView, DetailView, ListView, UpdateView
@@ -16,6 +20,8 @@ from django.views.generic.detail import SingleObjectMixin
 
 from apps.core.htmx import is_htmx
 from apps.core.mixins import HtmxPartialMixin, PermissionRequiredMixin
+from apps.core.net import client_ip
+from apps.core.security import log_event
 
 from .definitions import MANAGE_ROLES, VIEW_AUDIT
 from .forms import AuditFilterForm, GroupNameForm
@@ -38,11 +44,6 @@ from .sync import permission_name
 
 User = get_user_model()
 GROUP_TEMPLATE = "roles/group_detail.html"
-
-
-def client_ip(request: HttpRequest) -> str | None:
-    # The direct peer. Behind a trusted proxy, the security settings decide (see SECURITY).
-    return request.META.get("REMOTE_ADDR") or None
 
 
 class RolesPermissionMixin(PermissionRequiredMixin):
@@ -440,3 +441,39 @@ class AuditListView(PermissionRequiredMixin, HtmxPartialMixin, ListView):
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         return super().get_context_data(filter_form=self.filter_form, **kwargs)
+
+
+# --- Login lockouts (django-axes) ------------------------------------------------------------
+
+
+class LockoutListView(RolesPermissionMixin, ListView):
+    """Recent failed logins per (username, IP), with the pairs that are locked out now."""
+
+    template_name = "roles/lockout_list.html"
+    context_object_name = "attempts"
+    paginate_by = 50
+
+    def get_queryset(self) -> QuerySet[AccessAttempt]:
+        since = timezone.now() - settings.AXES_COOLOFF_TIME
+        return AccessAttempt.objects.filter(attempt_time__gte=since).order_by("-attempt_time")
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        return super().get_context_data(failure_limit=settings.AXES_FAILURE_LIMIT, **kwargs)
+
+
+class LockoutClearView(RolesPermissionMixin, SingleObjectMixin, View):
+    """Lift the lockout (and forget the failures) of one username and IP pair."""
+
+    model = AccessAttempt
+    http_method_names = ["post"]
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        attempt = self.get_object()
+        axes_reset(ip=attempt.ip_address, username=attempt.username)
+        log_event("lockout_cleared", request, login=attempt.username, for_ip=attempt.ip_address)
+        messages.success(
+            request,
+            _("%(login)s may log in again from %(ip)s.")
+            % {"login": attempt.username, "ip": attempt.ip_address},
+        )
+        return HttpResponseRedirect(reverse("roles:lockouts"))

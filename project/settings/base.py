@@ -285,7 +285,7 @@ MESSAGE_TAGS = {
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"json": {"()": "apps.core.security.JsonFormatter"}},
+    "formatters": {"json": {"()": "apps.core.log_format.JsonFormatter"}},
     "handlers": {
         "console": {"class": "logging.StreamHandler"},
         # stderr: where process managers and containers collect logs.

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from http import HTTPStatus
 
 import pytest
+from axes.models import AccessAttempt
 from django.contrib.auth.models import Group, Permission
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
@@ -95,6 +96,8 @@ ACCESS: dict[str, Rule] = {
     "roles:user-list": Rule(ROLES_ADMIN),
     "roles:user-detail": Rule(ROLES_ADMIN, ("get", "post")),
     "roles:audit": Rule(("roles.view_audit",)),
+    "roles:lockouts": Rule(ROLES_ADMIN),
+    "roles:lockout-clear": Rule(ROLES_ADMIN, ("post",), post_only=True),
     # Django's admin checks is_staff and each model's permissions itself.
     "admin:*": Rule(STAFF),
 }
@@ -163,6 +166,7 @@ def url_for(name: str) -> str:
         "bookshelf:book-list",
         "bookshelf:book-create",
         "roles:group-list",
+        "roles:lockouts",
         "roles:group-create",
         "roles:user-list",
         "roles:audit",
@@ -176,6 +180,18 @@ def url_for(name: str) -> str:
         kwargs = {"pk": group.pk, "permission_id": Permission.objects.get(codename="add_book").pk}
     if name == "roles:group-permission-column":
         kwargs = {"pk": group.pk, "action": "view"}
+    if name == "roles:lockout-clear":
+        attempt = AccessAttempt.objects.create(
+            username="someone",
+            ip_address="192.0.2.1",
+            failures_since_start=5,
+            user_agent="",
+            http_accept="",
+            path_info="/accounts/login/",
+            get_data="",
+            post_data="",
+        )
+        kwargs = {"pk": attempt.pk}
     if name == "accounts:password_reset_confirm":
         kwargs = {"uidb64": "MQ", "token": "set-password"}
     if name == "accounts:profile-photo":
