@@ -17,10 +17,12 @@ def client_ip(request: HttpRequest) -> str | None:
     (see docs/deployment.md), so that header is used instead. Used by django-axes, the roles
     audit trail and the security log.
     """
-    candidate = request.META.get("REMOTE_ADDR", "")
+    candidates = [request.META.get("REMOTE_ADDR", "")]
     if settings.BEHIND_TLS_PROXY:
-        candidate = request.META.get("HTTP_X_REAL_IP", "") or candidate
-    try:
-        return str(ipaddress.ip_address(candidate.strip()))
-    except ValueError:
-        return None
+        candidates.insert(0, request.META.get("HTTP_X_REAL_IP", ""))
+    for candidate in candidates:
+        try:
+            return str(ipaddress.ip_address(candidate.strip()))
+        except ValueError:
+            continue
+    return None

@@ -48,6 +48,7 @@ class SecurityHeadersMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
+        response.setdefault("X-Frame-Options", "DENY")  # for static files too
         response.setdefault("Cross-Origin-Resource-Policy", "same-origin")
         response.setdefault("Cross-Origin-Embedder-Policy", "require-corp")
         response.setdefault(
