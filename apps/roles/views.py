@@ -422,8 +422,11 @@ class AuditListView(PermissionRequiredMixin, HtmxPartialMixin, ListView):
     def get_queryset(self) -> QuerySet[AuditEntry]:
         self.filter_form = AuditFilterForm(self.request.GET or None)
         entries = AuditEntry.objects.all()
-        if self.filter_form.is_valid():
-            data = self.filter_form.cleaned_data
+        if self.filter_form.is_bound:
+            # The fields that are valid still filter; an invalid date shows its error.
+            self.filter_form.is_valid()
+            data = {"actor": "", "group": "", "since": None, "until": None}
+            data.update(self.filter_form.cleaned_data)
             if data["actor"]:
                 entries = entries.filter(actor_username__icontains=data["actor"])
             if data["group"]:

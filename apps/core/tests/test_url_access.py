@@ -19,6 +19,8 @@ from apps.accounts.tests.factories import SuperuserFactory, UserFactory
 from apps.bookshelf.models import Book
 from apps.roles.definitions import ROLES
 
+from .test_security import assert_security_headers
+
 pytestmark = pytest.mark.django_db
 
 PUBLIC = "public"  # anyone, signed in or not
@@ -234,3 +236,5 @@ def test_access_rule_holds(client, name, kind):
             assert response.status_code == HTTPStatus.METHOD_NOT_ALLOWED, (name, method)
             continue
         assert_outcome(response, rule=rule, allowed=allowed, anonymous=user is None, name=name)
+        # Whatever the outcome, the response carries the security headers and strict CSP.
+        assert_security_headers(response)
