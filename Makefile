@@ -11,7 +11,7 @@ PIP_INSTALL := $(BIN)/python -m pip install --quiet --disable-pip-version-check 
 # The system Chromium when there is one (Debian's package); Playwright's own elsewhere.
 SYSTEM_CHROMIUM := $(or $(CHROMIUM_PATH),$(shell command -v chromium || command -v chromium-browser))
 
-.PHONY: help run test unit e2e lint format browser lock migrate seed clean
+.PHONY: help run test unit e2e lint format browser lock migrate seed serve-https clean
 
 help:
 	@echo "make run     venv, pinned deps, migrate, demo data, app on http://127.0.0.1:$(PORT)"
@@ -19,6 +19,7 @@ help:
 	@echo "make unit    unit tests only;  make e2e   browser tests only"
 	@echo "make format  apply ruff's formatting and safe fixes"
 	@echo "make lock    recompile requirements/*.txt from the .in files"
+	@echo "make serve-https  gunicorn over TLS on https://127.0.0.1:8443, HTTP :8080 redirects"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +40,10 @@ seed: migrate
 
 run: seed
 	$(MANAGE) runserver 127.0.0.1:$(PORT)
+
+# Production settings over real TLS: https://127.0.0.1:8443 (self-signed), HTTP :8080 redirects.
+serve-https: $(VENV)/.dev-installed
+	$(BIN)/python -m project.serve_https
 
 test: lint unit e2e
 
@@ -70,4 +75,4 @@ lock: $(VENV)/.dev-installed
 	done
 
 clean:
-	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache
+	rm -rf $(VENV) staticfiles .tls .pytest_cache .ruff_cache
