@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.contrib.auth import authenticate
 from django.contrib.auth import forms as auth_forms
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
@@ -63,12 +64,43 @@ class ProfilePhotoFormMixin(forms.ModelForm):
 
 
 class ProfileForm(ProfilePhotoFormMixin, forms.ModelForm):
-    """A user's own details."""
+    """A user's own details. Changing the email (the key to password resets) needs the
+    password when it was not entered in the last minutes (sudo mode)."""
+
+    current_password = forms.CharField(
+        label=_("Current password"),
+        required=False,
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+        help_text=_("Needed to change your email address."),
+    )
 
     class Meta:
         model = User
         fields = ["first_name", "last_name", "email", "date_of_birth", "profile_photo"]
         widgets = {"date_of_birth": DateInput(format="%Y-%m-%d")}
+
+    def __init__(self, *args: Any, request: Any = None, sudo_fresh: bool = False, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.request = request
+        self.sudo_fresh = sudo_fresh
+        self.password_confirmed = False
+        if sudo_fresh:
+            del self.fields["current_password"]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if self.sudo_fresh or "email" not in self.changed_data:
+            return cleaned
+        password = cleaned.get("current_password")
+        user = self.instance
+        if not password:
+            self.add_error("current_password", _("Enter your password to change your email."))
+        elif authenticate(self.request, username=user.get_username(), password=password) is None:
+            self.add_error("current_password", _("That is not your password."))
+        else:
+            self.password_confirmed = True
+        return cleaned
 
 
 class AdminUserCreationForm(ProfilePhotoFormMixin, auth_forms.AdminUserCreationForm):
@@ -97,3 +129,25 @@ class AdminUserChangeForm(ProfilePhotoFormMixin, auth_forms.UserChangeForm):
             "last_login",
             "date_joined",
         ]
+
+
+class ConfirmPasswordForm(forms.Form):
+    """Sudo mode: the signed-in user types their password again."""
+
+    password = forms.CharField(
+        label=_("Your password"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password", "autofocus": True}),
+    )
+
+    def __init__(self, *args: Any, request: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.request = request
+
+    def clean_password(self) -> str:
+        password = self.cleaned_data["password"]
+        user = self.request.user
+        # Through authenticate(), so django-axes counts and locks out wrong guesses too.
+        if authenticate(self.request, username=user.get_username(), password=password) is None:
+            raise forms.ValidationError(_("That is not your password."), code="wrong_password")
+        return password

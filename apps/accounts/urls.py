@@ -12,6 +12,7 @@ urlpatterns = [
     path("profile/", views.ProfileView.as_view(), name="profile"),
     path("photos/<str:filename>", views.ProfilePhotoView.as_view(), name="profile-photo"),
     path("password/change/", views.PasswordChangeView.as_view(), name="password_change"),
+    path("confirm-password/", views.ConfirmPasswordView.as_view(), name="confirm-password"),
     path("password/reset/", views.PasswordResetView.as_view(), name="password_reset"),
     path(
         "password/reset/sent/",

@@ -2,16 +2,21 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.contrib.messages.views import SuccessMessageMixin
-from django.http import FileResponse, Http404
+from django.http import FileResponse, Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
-from django.urls import reverse_lazy
+from django.urls import reverse, reverse_lazy
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy as _
-from django.views.generic import DetailView, UpdateView
+from django.views.generic import DetailView, FormView, UpdateView
 
-from .forms import LoginForm, ProfileForm
+from apps.core.security import log_event
+from apps.core.sudo import sudo_is_fresh, sudo_renew
+
+from .forms import ConfirmPasswordForm, LoginForm, ProfileForm
 from .models import User
 
 
@@ -25,8 +30,17 @@ class LogoutView(auth_views.LogoutView):
 
 
 class PasswordChangeView(SuccessMessageMixin, auth_views.PasswordChangeView):
+    """Asks for the current password (which also renews sudo mode). Django then signs out
+    every other session of the user: their session hash no longer matches."""
+
     success_url = reverse_lazy("accounts:profile")
-    success_message = _("Your password was changed.")
+    success_message = _("Your password was changed. Your other sessions were signed out.")
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        response = super().form_valid(form)
+        sudo_renew(self.request)
+        log_event("password_changed", self.request)
+        return response
 
 
 class PasswordResetView(auth_views.PasswordResetView):
@@ -47,6 +61,35 @@ class PasswordResetCompleteView(auth_views.PasswordResetCompleteView):
     pass
 
 
+class ConfirmPasswordView(LoginRequiredMixin, FormView):
+    """Sudo mode: type the password again, then go back to what you were doing."""
+
+    form_class = ConfirmPasswordForm
+    template_name = "registration/confirm_password.html"
+
+    def get_form_kwargs(self) -> dict[str, Any]:
+        return {**super().get_form_kwargs(), "request": self.request}
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        return super().get_context_data(next=self.get_success_url(), **kwargs)
+
+    def form_valid(self, form: ConfirmPasswordForm) -> HttpResponse:
+        sudo_renew(self.request)
+        log_event("sudo_confirmed", self.request)
+        messages.success(self.request, _("Password confirmed. You can go on."))
+        return HttpResponseRedirect(self.get_success_url())
+
+    def get_success_url(self) -> str:
+        candidate = self.request.POST.get("next") or self.request.GET.get("next") or ""
+        if url_has_allowed_host_and_scheme(
+            candidate,
+            allowed_hosts={self.request.get_host()},
+            require_https=self.request.is_secure(),
+        ):
+            return candidate
+        return reverse("core:home")
+
+
 class ProfileView(LoginRequiredMixin, SuccessMessageMixin, UpdateView):
     form_class = ProfileForm
     template_name = "accounts/profile.html"
@@ -57,6 +100,18 @@ class ProfileView(LoginRequiredMixin, SuccessMessageMixin, UpdateView):
         # A fresh copy, not request.user: a rejected upload must not change the avatar the
         # navbar shows while the form is re-rendered with its errors.
         return User.objects.get(pk=self.request.user.pk)
+
+    def get_form_kwargs(self) -> dict[str, Any]:
+        return {
+            **super().get_form_kwargs(),
+            "request": self.request,
+            "sudo_fresh": sudo_is_fresh(self.request),
+        }
+
+    def form_valid(self, form: ProfileForm) -> HttpResponse:
+        if form.password_confirmed:
+            sudo_renew(self.request)
+        return super().form_valid(form)
 
 
 class ProfilePhotoView(LoginRequiredMixin, DetailView):

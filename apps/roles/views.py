@@ -22,6 +22,7 @@ from apps.core.htmx import is_htmx
 from apps.core.mixins import HtmxPartialMixin, PermissionRequiredMixin
 from apps.core.net import client_ip
 from apps.core.security import log_event
+from apps.core.sudo import SudoRequiredMixin
 
 from .definitions import MANAGE_ROLES, VIEW_AUDIT
 from .forms import AuditFilterForm, GroupNameForm
@@ -46,7 +47,10 @@ User = get_user_model()
 GROUP_TEMPLATE = "roles/group_detail.html"
 
 
-class RolesPermissionMixin(PermissionRequiredMixin):
+class RolesPermissionMixin(PermissionRequiredMixin, SudoRequiredMixin):
+    """Role admins only (checked first); their changes also need the password entered in
+    the last 15 minutes (sudo mode)."""
+
     permission_required = MANAGE_ROLES
     permission_denied_message = _("Only role admins can manage roles.")
 

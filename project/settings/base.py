@@ -45,6 +45,8 @@ BEHIND_TLS_PROXY = env_bool("DJANGO_BEHIND_TLS_PROXY", default=False)
 SECURE_SSL_HOST = os.environ.get("DJANGO_SECURE_SSL_HOST") or None
 SESSION_COOKIE_AGE = int(os.environ.get("DJANGO_SESSION_IDLE_SECONDS") or 2 * 60 * 60)
 SESSION_ABSOLUTE_LIFETIME = int(os.environ.get("DJANGO_SESSION_MAX_SECONDS") or 12 * 60 * 60)
+# Sudo mode: role changes and email/password changes need the password from this recently.
+BOOKSHELF_SUDO_SECONDS = int(os.environ.get("DJANGO_SUDO_SECONDS") or 15 * 60)
 EMAIL_HOST = os.environ.get("DJANGO_EMAIL_HOST") or "localhost"
 EMAIL_PORT = int(os.environ.get("DJANGO_EMAIL_PORT") or 587)
 EMAIL_HOST_USER = os.environ.get("DJANGO_EMAIL_HOST_USER", "")

@@ -63,6 +63,7 @@ ACCESS: dict[str, Rule] = {
     "accounts:password_reset_complete": Rule(PUBLIC),
     "accounts:profile": Rule(SIGNED_IN, ("get", "post")),
     "accounts:password_change": Rule(SIGNED_IN, ("get", "post")),
+    "accounts:confirm-password": Rule(SIGNED_IN, ("get", "post")),
     "accounts:profile-photo": Rule(SIGNED_IN),
     # The public catalogue (BOOKSHELF_PUBLIC_CATALOGUE on, the default).
     "bookshelf:book-list": Rule(PUBLIC),
