@@ -1,0 +1,185 @@
+"""docs/nginx.conf.template, for real: nginx terminates TLS in front of gunicorn running the
+production settings with DJANGO_BEHIND_TLS_PROXY=true (docs/deployment.md).
+
+Needs the nginx binary (.ci/run installs Debian's package).
+"""
+
+from __future__ import annotations
+
+import http.client
+import os
+import shutil
+import ssl
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import trustme
+
+from .test_https import free_port
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
+
+
+@pytest.fixture(scope="module")
+def proxied_site(tmp_path_factory):
+    if not Path(NGINX).exists():
+        pytest.fail("nginx is not installed: `apt-get install nginx` (.ci/run does it)")
+    work = tmp_path_factory.mktemp("nginx")
+    ca = trustme.CA()
+    cert = ca.issue_cert("127.0.0.1", "localhost")
+    cert.private_key_pem.write_to_path(str(work / "key.pem"))
+    cert.cert_chain_pems[0].write_to_path(str(work / "cert.pem"))
+    ca.cert_pem.write_to_path(str(work / "ca.pem"))
+    http_port, https_port, upstream_port = free_port(), free_port(), free_port()
+
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith("DJANGO_") and k != "DATABASE_URL"
+    }
+    env.update(
+        DJANGO_SETTINGS_MODULE="project.settings.prod",
+        DJANGO_SECRET_KEY="nginx-test-" + "x" * 60,
+        DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost",
+        DJANGO_BEHIND_TLS_PROXY="true",
+        DJANGO_STATIC_ROOT=str(work / "static"),
+        DATABASE_URL=f"sqlite:///{work / 'db.sqlite3'}",
+    )
+    manage = [sys.executable, str(BASE_DIR / "manage.py")]
+    for command in (
+        ["migrate", "-v0"],
+        ["collectstatic", "--noinput", "-v0"],
+        ["seed_demo", "--force"],
+    ):
+        subprocess.run([*manage, *command], env=env, check=True, cwd=BASE_DIR, capture_output=True)
+
+    config = (BASE_DIR / "docs" / "nginx.conf.template").read_text()
+    for placeholder, value in {
+        "SERVER_NAME": "127.0.0.1 localhost",
+        "HTTP_PORT": f"127.0.0.1:{http_port}",
+        "HTTPS_PORT": f"127.0.0.1:{https_port}",
+        "HTTPS_PORT_SUFFIX": f":{https_port}",
+        "CERTIFICATE": str(work / "cert.pem"),
+        "CERTIFICATE_KEY": str(work / "key.pem"),
+        "UPSTREAM": f"127.0.0.1:{upstream_port}",
+    }.items():
+        config = config.replace(f"@@{placeholder}@@", value)
+    (work / "logs").mkdir()
+    (work / "nginx.conf").write_text(
+        "daemon off;\nworker_processes 1;\n"
+        f"pid {work / 'nginx.pid'};\nerror_log {work / 'logs' / 'error.log'};\n"
+        "events { worker_connections 64; }\n"
+        f"http {{\n access_log {work / 'logs' / 'access.log'};\n"
+        f" client_body_temp_path {work / 'body'};\n proxy_temp_path {work / 'proxy'};\n"
+        f" fastcgi_temp_path {work / 'fcgi'};\n uwsgi_temp_path {work / 'uwsgi'};\n"
+        f" scgi_temp_path {work / 'scgi'};\n{config}\n}}\n"
+    )
+    gunicorn = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "project.wsgi:application",
+            "--no-control-socket",
+            f"--bind=127.0.0.1:{upstream_port}",
+            "--workers=2",
+        ],
+        env=env,
+        cwd=BASE_DIR,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    nginx = subprocess.Popen(
+        [NGINX, "-p", str(work), "-c", str(work / "nginx.conf")],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    context = ssl.create_default_context(cafile=str(work / "ca.pem"))
+
+    def https(method: str, path: str, **kwargs):
+        connection = http.client.HTTPSConnection(
+            "127.0.0.1", https_port, context=context, timeout=20
+        )
+        connection.request(method, path, **kwargs)
+        response = connection.getresponse()
+        response.text = response.read().decode()
+        connection.close()
+        return response
+
+    def plain(path: str):
+        connection = http.client.HTTPConnection("127.0.0.1", http_port, timeout=20)
+        connection.request("GET", path)
+        response = connection.getresponse()
+        response.read()
+        connection.close()
+        return response
+
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if https("GET", "/healthz").status == 200:
+                break
+        except OSError:
+            pass
+        if nginx.poll() is not None:
+            pytest.fail("nginx exited: " + nginx.stderr.read())
+        if time.monotonic() > deadline:
+            pytest.fail("nginx + gunicorn did not answer within 60 s")
+        time.sleep(0.3)
+    yield {"https": https, "plain": plain, "https_port": https_port}
+    nginx.terminate()
+    gunicorn.terminate()
+    nginx.wait(timeout=10)
+    gunicorn.wait(timeout=10)
+
+
+def test_http_is_redirected_to_https_on_the_same_host(proxied_site):
+    response = proxied_site["plain"]("/books/?page=2")
+    assert response.status == 301
+    assert (
+        response.headers["Location"]
+        == f"https://127.0.0.1:{proxied_site['https_port']}/books/?page=2"
+    )
+
+
+def test_django_knows_the_request_is_secure_behind_the_proxy(proxied_site):
+    response = proxied_site["https"]("GET", "/accounts/login/")
+    assert response.status == 200  # no redirect loop: X-Forwarded-Proto is believed
+    assert response.headers["Strict-Transport-Security"].startswith("max-age=31536000")
+    assert "Secure" in response.headers["Set-Cookie"]
+    assert "nginx/" not in response.headers.get("Server", "")
+
+
+def test_a_forged_client_ip_header_is_overwritten_by_the_proxy(proxied_site):
+    page = proxied_site["https"]("GET", "/accounts/login/")
+    cookie = page.headers["Set-Cookie"].split(";", 1)[0]
+    token = page.text.split('name="csrfmiddlewaretoken" value="', 1)[1].split('"', 1)[0]
+    statuses = []
+    for index in range(6):
+        response = proxied_site["https"](
+            "POST",
+            "/accounts/login/",
+            body=f"csrfmiddlewaretoken={token}&username=editor&password=wrong-{index}",
+            headers={
+                "Content-Type": "application/x-www-form-urlencoded",
+                "Cookie": cookie,
+                "Referer": f"https://127.0.0.1:{proxied_site['https_port']}/accounts/login/",
+                "X-Real-IP": f"198.51.100.{index}",  # a new "address" every time: ignored
+                "X-Forwarded-For": f"203.0.113.{index}",
+            },
+        )
+        statuses.append(response.status)
+    assert statuses == [200, 200, 200, 200, 429, 429]
+
+
+def test_oversized_uploads_are_stopped_at_the_proxy(proxied_site):
+    response = proxied_site["https"](
+        "POST",
+        "/accounts/profile/",
+        body=b"x" * (4 * 1024 * 1024),
+        headers={"Content-Type": "application/octet-stream"},
+    )
+    assert response.status == 413
