@@ -27,6 +27,8 @@ ADMIN_PAGES = [
     "/roles/",
     "/roles/users/",
     "/roles/audit/",
+    "/roles/lockouts/",
+    "/accounts/confirm-password/?next=/roles/",
     "/admin/roles/auditentry/",
     "/accounts/profile/",
     "/accounts/password/change/",
