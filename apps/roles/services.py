@@ -234,41 +234,49 @@ def _apply_permission_changes(
     *, actor: Any, group: Group, grant: list[Permission], revoke: list[Permission], ip: str | None
 ) -> bool:
     held = set(group.permissions.values_list("pk", flat=True))
-    grant = [p for p in grant if p.pk not in held]
-    # permission_name() below reads the content type: fetch them in one query.
-    if grant or revoke:
-        types = {
-            p.pk: p
-            for p in Permission.objects.filter(
-                pk__in=[p.pk for p in [*grant, *revoke]]
-            ).select_related("content_type")
-        }
-        grant = [types[p.pk] for p in grant]
-        revoke = [types[p.pk] for p in revoke if p.pk in held]
-    if not grant and not revoke:
+    grant_ids = {p.pk for p in grant} - held
+    revoke_ids = {p.pk for p in revoke} & held
+    if not grant_ids and not revoke_ids:
         return False
+    # One query, with the content types permission_name() reads.
+    changed = list(
+        Permission.objects.filter(pk__in=grant_ids | revoke_ids).select_related("content_type")
+    )
+    granted = [p for p in changed if p.pk in grant_ids]
+    revoked = [p for p in changed if p.pk in revoke_ids]
     guard_can_change_group(actor, group)
-    for permission in grant:
+    for permission in granted:
         guard_can_grant(actor, permission)
-    group.permissions.add(*grant)
-    group.permissions.remove(*revoke)
-    for action, changed in (
-        (AuditEntry.Action.PERMISSION_GRANTED, grant),
-        (AuditEntry.Action.PERMISSION_REVOKED, revoke),
-    ):
-        for permission in changed:
-            _audit(
-                action=action,
-                actor=actor,
-                group=group,
-                ip=ip,
-                target=permission_name(permission),
-                before={"granted": action == AuditEntry.Action.PERMISSION_REVOKED},
-                after={"granted": action == AuditEntry.Action.PERMISSION_GRANTED},
-            )
-    if revoke:
+    group.permissions.add(*granted)
+    group.permissions.remove(*revoked)
+    for permission in granted:
+        _audit_switch(
+            AuditEntry.Action.PERMISSION_GRANTED,
+            "granted",
+            True,
+            actor=actor,
+            group=group,
+            ip=ip,
+            target=permission_name(permission),
+        )
+    for permission in revoked:
+        _audit_switch(
+            AuditEntry.Action.PERMISSION_REVOKED,
+            "granted",
+            False,
+            actor=actor,
+            group=group,
+            ip=ip,
+            target=permission_name(permission),
+        )
+    if revoked:
         guard_managers_remain()
     return True
+
+
+def _audit_switch(action: str, key: str, now_on: bool, **fields: Any) -> None:
+    """An audit row for something switched on or off (a permission, a membership)."""
+    _audit(action=action, before={key: not now_on}, after={key: now_on}, **fields)
 
 
 # --- Members ---------------------------------------------------------------------------------
@@ -315,20 +323,27 @@ def _apply_membership(
         guard_can_change_group(actor, group)
     user.groups.add(*add)
     user.groups.remove(*remove)
-    for action, groups in (
-        (AuditEntry.Action.MEMBER_ADDED, add),
-        (AuditEntry.Action.MEMBER_REMOVED, remove),
-    ):
-        for group in groups:
-            _audit(
-                action=action,
-                actor=actor,
-                group=group,
-                ip=ip,
-                target=user.get_username(),
-                before={"member": action == AuditEntry.Action.MEMBER_REMOVED},
-                after={"member": action == AuditEntry.Action.MEMBER_ADDED},
-            )
+    username = user.get_username()
+    for group in add:
+        _audit_switch(
+            AuditEntry.Action.MEMBER_ADDED,
+            "member",
+            True,
+            actor=actor,
+            group=group,
+            ip=ip,
+            target=username,
+        )
+    for group in remove:
+        _audit_switch(
+            AuditEntry.Action.MEMBER_REMOVED,
+            "member",
+            False,
+            actor=actor,
+            group=group,
+            ip=ip,
+            target=username,
+        )
     if remove:
         guard_managers_remain()
     return True
