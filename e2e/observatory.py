@@ -237,6 +237,30 @@ def grade_corp(headers: dict[str, str]) -> Result:
     return Result("cross-origin-resource-policy", "corp-not-implemented", 0)
 
 
+def grade_coop(headers: dict[str, str]) -> Result:
+    # Graded pass/fail with no score modifier in the current algorithm.
+    value = headers.get("cross-origin-opener-policy", "").split(";")[0].strip().lower()
+    expectations = {
+        "": "coop-not-implemented",
+        "same-origin": "coop-implemented-with-same-origin",
+        "same-origin-allow-popups": "coop-implemented-with-same-origin-allow-popups",
+        "unsafe-none": "coop-implemented-with-unsafe-none",
+    }
+    return Result("cross-origin-opener-policy", expectations.get(value, "coop-header-invalid"), 0)
+
+
+def grade_coep(headers: dict[str, str]) -> Result:
+    # Graded pass/fail with no score modifier in the current algorithm.
+    value = headers.get("cross-origin-embedder-policy", "").split(";")[0].strip().lower()
+    expectations = {
+        "": "coep-not-implemented",
+        "require-corp": "coep-implemented-with-require-corp",
+        "credentialless": "coep-implemented-with-credentialless",
+        "unsafe-none": "coep-implemented-with-unsafe-none",
+    }
+    return Result("cross-origin-embedder-policy", expectations.get(value, "coep-header-invalid"), 0)
+
+
 def grade(
     *,
     headers: dict[str, str],
@@ -260,5 +284,7 @@ def grade(
             grade_xcto(headers),
             grade_xfo(headers),
             grade_corp(headers),
+            grade_coop(headers),
+            grade_coep(headers),
         ]
     )

@@ -179,6 +179,9 @@ def test_the_observatory_grade_earns_every_bonus_and_no_penalty(https_server):
     )
     print("\n" + result.report())
     assert [r for r in result.results if r.modifier < 0] == []
+    expectations = {r.test: r.expectation for r in result.results}
+    assert expectations["cross-origin-opener-policy"] == "coop-implemented-with-same-origin"
+    assert expectations["cross-origin-embedder-policy"] == "coep-implemented-with-require-corp"
     # Every bonus but HSTS preloading, which needs a public domain on the browsers' list.
     assert result.score == 140
     assert {r.expectation for r in result.results if r.modifier > 0} == {
