@@ -27,6 +27,7 @@ from .forms import BookForm, BookUpdateForm
 from .models import Book, BookStatus
 from .services import (
     BOOK_ACTIONS,
+    BookAction,
     BookActionError,
     BookConflictError,
     book_apply_action,
@@ -289,7 +290,7 @@ class BookActionView(PermissionRequiredMixin, SingleObjectMixin, FormView):
     http_method_names = ["post"]
 
     @property
-    def spec(self) -> Any:
+    def spec(self) -> BookAction:
         return BOOK_ACTIONS[self.action]
 
     def get_queryset(self) -> QuerySet[Book]:
