@@ -8,9 +8,9 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.mixins import PermissionRequiredMixin as DjangoPermissionRequiredMixin
-from django.contrib.auth.models import Permission
+from django.contrib.auth.models import Group, Permission
 from django.db import IntegrityError
-from django.db.models import QuerySet
+from django.db.models import Prefetch, QuerySet
 from django.http import Http404, HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import render
 from django.urls import reverse_lazy
@@ -189,13 +189,19 @@ class BookDetailView(CatalogueAccessMixin, HtmxPartialMixin, DetailView):
         context = super().get_context_data(**kwargs)
         user = self.request.user
         if user.is_authenticated:
-            # Say what else exists, so nobody wonders about a missing button.
-            context["missing_permissions"] = [
-                permission.name
-                for permission in Permission.objects.filter(
+            # Say what else exists and which roles can do it, so nobody wonders about a
+            # missing button.
+            permissions = (
+                Permission.objects.filter(
                     content_type__app_label="bookshelf", content_type__model="book"
-                ).order_by("id")
-                if not user.has_perm(f"bookshelf.{permission.codename}")
+                )
+                .order_by("id")
+                .prefetch_related(Prefetch("group_set", queryset=Group.objects.order_by("name")))
+            )
+            context["missing_permissions"] = [
+                {"name": p.name, "roles": [g.name for g in p.group_set.all()]}
+                for p in permissions
+                if not user.has_perm(f"bookshelf.{p.codename}")
             ]
         return context
 
