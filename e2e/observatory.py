@@ -237,28 +237,34 @@ def grade_corp(headers: dict[str, str]) -> Result:
     return Result("cross-origin-resource-policy", "corp-not-implemented", 0)
 
 
+def _grade_policy_token(
+    headers: dict[str, str], header: str, short: str, known: set[str]
+) -> Result:
+    """COOP and COEP: graded pass/fail, with no score modifier in the current algorithm."""
+    value = headers.get(header, "").split(";")[0].strip().lower()
+    if not value:
+        return Result(header, f"{short}-not-implemented", 0)
+    if value not in known:
+        return Result(header, f"{short}-header-invalid", 0)
+    return Result(header, f"{short}-implemented-with-{value}", 0)
+
+
 def grade_coop(headers: dict[str, str]) -> Result:
-    # Graded pass/fail with no score modifier in the current algorithm.
-    value = headers.get("cross-origin-opener-policy", "").split(";")[0].strip().lower()
-    expectations = {
-        "": "coop-not-implemented",
-        "same-origin": "coop-implemented-with-same-origin",
-        "same-origin-allow-popups": "coop-implemented-with-same-origin-allow-popups",
-        "unsafe-none": "coop-implemented-with-unsafe-none",
-    }
-    return Result("cross-origin-opener-policy", expectations.get(value, "coop-header-invalid"), 0)
+    return _grade_policy_token(
+        headers,
+        "cross-origin-opener-policy",
+        "coop",
+        {"same-origin", "same-origin-allow-popups", "unsafe-none"},
+    )
 
 
 def grade_coep(headers: dict[str, str]) -> Result:
-    # Graded pass/fail with no score modifier in the current algorithm.
-    value = headers.get("cross-origin-embedder-policy", "").split(";")[0].strip().lower()
-    expectations = {
-        "": "coep-not-implemented",
-        "require-corp": "coep-implemented-with-require-corp",
-        "credentialless": "coep-implemented-with-credentialless",
-        "unsafe-none": "coep-implemented-with-unsafe-none",
-    }
-    return Result("cross-origin-embedder-policy", expectations.get(value, "coep-header-invalid"), 0)
+    return _grade_policy_token(
+        headers,
+        "cross-origin-embedder-policy",
+        "coep",
+        {"require-corp", "credentialless", "unsafe-none"},
+    )
 
 
 def grade(

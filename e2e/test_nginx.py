@@ -6,10 +6,8 @@ Needs the nginx binary (.ci/run installs Debian's package).
 
 from __future__ import annotations
 
-import http.client
 import os
 import shutil
-import ssl
 import subprocess
 import sys
 import time
@@ -18,7 +16,7 @@ from pathlib import Path
 import pytest
 import trustme
 
-from .test_https import free_port
+from .test_https import Server, free_port
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
@@ -97,30 +95,12 @@ def proxied_site(tmp_path_factory):
         stderr=subprocess.PIPE,
         text=True,
     )
-    context = ssl.create_default_context(cafile=str(work / "ca.pem"))
-
-    def https(method: str, path: str, **kwargs):
-        connection = http.client.HTTPSConnection(
-            "127.0.0.1", https_port, context=context, timeout=20
-        )
-        connection.request(method, path, **kwargs)
-        response = connection.getresponse()
-        response.text = response.read().decode()
-        connection.close()
-        return response
-
-    def plain(path: str):
-        connection = http.client.HTTPConnection("127.0.0.1", http_port, timeout=20)
-        connection.request("GET", path)
-        response = connection.getresponse()
-        response.read()
-        connection.close()
-        return response
+    site = Server(https_port, http_port, work / "ca.pem")
 
     deadline = time.monotonic() + 60
     while True:
         try:
-            if https("GET", "/healthz").status == 200:
+            if site.https("GET", "/healthz").status == 200:
                 break
         except OSError:
             pass
@@ -129,7 +109,7 @@ def proxied_site(tmp_path_factory):
         if time.monotonic() > deadline:
             pytest.fail("nginx + gunicorn did not answer within 60 s")
         time.sleep(0.3)
-    yield {"https": https, "plain": plain, "https_port": https_port}
+    yield site
     nginx.terminate()
     gunicorn.terminate()
     nginx.wait(timeout=10)
@@ -137,16 +117,15 @@ def proxied_site(tmp_path_factory):
 
 
 def test_http_is_redirected_to_https_on_the_same_host(proxied_site):
-    response = proxied_site["plain"]("/books/?page=2")
+    response = proxied_site.http("/books/?page=2")
     assert response.status == 301
     assert (
-        response.headers["Location"]
-        == f"https://127.0.0.1:{proxied_site['https_port']}/books/?page=2"
+        response.headers["Location"] == f"https://127.0.0.1:{proxied_site.https_port}/books/?page=2"
     )
 
 
 def test_django_knows_the_request_is_secure_behind_the_proxy(proxied_site):
-    response = proxied_site["https"]("GET", "/accounts/login/")
+    response = proxied_site.https("GET", "/accounts/login/")
     assert response.status == 200  # no redirect loop: X-Forwarded-Proto is believed
     assert response.headers["Strict-Transport-Security"].startswith("max-age=31536000")
     assert "Secure" in response.headers["Set-Cookie"]
@@ -154,19 +133,19 @@ def test_django_knows_the_request_is_secure_behind_the_proxy(proxied_site):
 
 
 def test_a_forged_client_ip_header_is_overwritten_by_the_proxy(proxied_site):
-    page = proxied_site["https"]("GET", "/accounts/login/")
+    page = proxied_site.https("GET", "/accounts/login/")
     cookie = page.headers["Set-Cookie"].split(";", 1)[0]
     token = page.text.split('name="csrfmiddlewaretoken" value="', 1)[1].split('"', 1)[0]
     statuses = []
     for index in range(6):
-        response = proxied_site["https"](
+        response = proxied_site.https(
             "POST",
             "/accounts/login/",
             body=f"csrfmiddlewaretoken={token}&username=editor&password=wrong-{index}",
             headers={
                 "Content-Type": "application/x-www-form-urlencoded",
                 "Cookie": cookie,
-                "Referer": f"https://127.0.0.1:{proxied_site['https_port']}/accounts/login/",
+                "Referer": f"https://127.0.0.1:{proxied_site.https_port}/accounts/login/",
                 "X-Real-IP": f"198.51.100.{index}",  # a new "address" every time: ignored
                 "X-Forwarded-For": f"203.0.113.{index}",
             },
@@ -176,7 +155,7 @@ def test_a_forged_client_ip_header_is_overwritten_by_the_proxy(proxied_site):
 
 
 def test_oversized_uploads_are_stopped_at_the_proxy(proxied_site):
-    response = proxied_site["https"](
+    response = proxied_site.https(
         "POST",
         "/accounts/profile/",
         body=b"x" * (4 * 1024 * 1024),

@@ -51,6 +51,15 @@ class UserManager(DjangoUserManager):
             raise ValueError("Superuser must have is_superuser=True.")
         return self._create_user(username, email, password, **extra_fields)
 
+    def matching(self, query: str):
+        """Users whose username, email or name contains ``query`` (case-insensitive)."""
+        return self.filter(
+            Q(username__icontains=query)
+            | Q(email__icontains=query)
+            | Q(first_name__icontains=query)
+            | Q(last_name__icontains=query)
+        )
+
     def get_by_login(self, login: str) -> User | None:
         """The user whose username or email matches ``login``, case-insensitively.
 

@@ -9,10 +9,10 @@ from django.contrib.messages.views import SuccessMessageMixin
 from django.http import FileResponse, Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import reverse, reverse_lazy
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy as _
 from django.views.generic import DetailView, FormView, UpdateView
 
+from apps.core.net import safe_next_url
 from apps.core.security import log_event
 from apps.core.sudo import sudo_is_fresh, sudo_renew
 
@@ -80,14 +80,7 @@ class ConfirmPasswordView(LoginRequiredMixin, FormView):
         return HttpResponseRedirect(self.get_success_url())
 
     def get_success_url(self) -> str:
-        candidate = self.request.POST.get("next") or self.request.GET.get("next") or ""
-        if url_has_allowed_host_and_scheme(
-            candidate,
-            allowed_hosts={self.request.get_host()},
-            require_https=self.request.is_secure(),
-        ):
-            return candidate
-        return reverse("core:home")
+        return safe_next_url(self.request, reverse("core:home"))
 
 
 class ProfileView(LoginRequiredMixin, SuccessMessageMixin, UpdateView):

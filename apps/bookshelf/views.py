@@ -15,13 +15,18 @@ from django.http import Http404, HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import render
 from django.urls import reverse_lazy
 from django.utils.decorators import method_decorator
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.generic import CreateView, DeleteView, DetailView, FormView, ListView, UpdateView
 from django.views.generic.detail import SingleObjectMixin
 
 from apps.core.htmx import is_htmx
-from apps.core.mixins import HtmxAccessMixin, HtmxPartialMixin, PermissionRequiredMixin
+from apps.core.mixins import (
+    HtmxAccessMixin,
+    HtmxPartialMixin,
+    LenientPaginationMixin,
+    PermissionRequiredMixin,
+)
+from apps.core.net import safe_next_url
 
 from .forms import BookForm, BookUpdateForm
 from .models import Book, BookStatus
@@ -73,16 +78,6 @@ class BookListQuery:
         return list(fields)
 
 
-def safe_next_url(request: Any, fallback: str) -> str:
-    """Where to go after a plain (non-htmx) POST: ``next`` if it is ours, else ``fallback``."""
-    candidate = request.POST.get("next") or request.GET.get("next") or ""
-    if url_has_allowed_host_and_scheme(
-        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return candidate
-    return fallback
-
-
 class CatalogueAccessMixin(HtmxAccessMixin, DjangoPermissionRequiredMixin):
     """Browsing is public while ``BOOKSHELF_PUBLIC_CATALOGUE`` is on (the guide's matrix
     lets anonymous users view books); otherwise it needs login and ``view_book``.
@@ -95,7 +90,7 @@ class CatalogueAccessMixin(HtmxAccessMixin, DjangoPermissionRequiredMixin):
 
 
 @method_decorator(login_not_required, name="dispatch")
-class BookListView(CatalogueAccessMixin, HtmxPartialMixin, ListView):
+class BookListView(CatalogueAccessMixin, HtmxPartialMixin, LenientPaginationMixin, ListView):
     template_name = LIST_TEMPLATE
     partial_name = "book-table"
     context_object_name = "books"
@@ -109,12 +104,6 @@ class BookListView(CatalogueAccessMixin, HtmxPartialMixin, ListView):
             .with_status(self.query.status)
             .order_by(*self.query.ordering)
         )
-
-    def paginate_queryset(self, queryset: QuerySet[Book], page_size: int) -> tuple:
-        # An out-of-range page (a shared link after deletions) shows the last page, not a 404.
-        paginator = self.get_paginator(queryset, page_size)
-        page = paginator.get_page(self.request.GET.get("page"))
-        return paginator, page, page.object_list, page.has_other_pages()
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
@@ -188,7 +177,7 @@ class BookDetailView(CatalogueAccessMixin, HtmxPartialMixin, DetailView):
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
         user = self.request.user
-        if user.is_authenticated:
+        if user.is_authenticated and not self.wants_partial():
             # Say what else exists and which roles can do it, so nobody wonders about a
             # missing button.
             permissions = (

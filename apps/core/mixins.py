@@ -98,3 +98,13 @@ class GroupRequiredMixin(LoginRequiredMixin, UserPassesTestMixin):
         return _("This page is for members of: %(groups)s.") % {
             "groups": ", ".join(self.get_group_required())
         }
+
+
+class LenientPaginationMixin:
+    """For a ListView: an out-of-range or malformed ``?page=`` (a shared link after
+    deletions) shows the nearest page instead of a 404."""
+
+    def paginate_queryset(self, queryset: Any, page_size: int) -> tuple:
+        paginator = self.get_paginator(queryset, page_size)  # type: ignore[attr-defined]
+        page = paginator.get_page(self.request.GET.get("page"))  # type: ignore[attr-defined]
+        return paginator, page, page.object_list, page.has_other_pages()

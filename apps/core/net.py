@@ -6,6 +6,7 @@ import ipaddress
 
 from django.conf import settings
 from django.http import HttpRequest
+from django.utils.http import url_has_allowed_host_and_scheme
 
 
 def client_ip(request: HttpRequest) -> str | None:
@@ -26,3 +27,17 @@ def client_ip(request: HttpRequest) -> str | None:
         except ValueError:
             continue
     return None
+
+
+def is_own_url(request: HttpRequest, url: str) -> bool:
+    """True when ``url`` points at this site (a safe place to redirect to)."""
+    return bool(url) and url_has_allowed_host_and_scheme(
+        url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    )
+
+
+def safe_next_url(request: HttpRequest, fallback: str) -> str:
+    """Where to go after a form: the ``next`` parameter if it is ours, else ``fallback``.
+    An off-site ``next`` is ignored, never followed (no open redirect)."""
+    candidate = request.POST.get("next") or request.GET.get("next") or ""
+    return candidate if is_own_url(request, candidate) else fallback

@@ -9,10 +9,11 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.utils.http import urlencode
 from django_htmx.http import HttpResponseClientRedirect
 
 from .htmx import is_htmx
+from .net import is_own_url
 from .security import AUTHENTICATED_AT, log_event
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
@@ -37,9 +38,7 @@ def _return_path(request: HttpRequest) -> str:
     if is_htmx(request) and request.htmx.current_url_abs_path:
         return request.htmx.current_url_abs_path
     referer = request.META.get("HTTP_REFERER", "")
-    if referer and url_has_allowed_host_and_scheme(
-        referer, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
+    if is_own_url(request, referer):
         parts = urlsplit(referer)
         return parts.path + (f"?{parts.query}" if parts.query else "")
     return request.get_full_path() if request.method in SAFE_METHODS else "/"

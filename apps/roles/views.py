@@ -8,7 +8,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, Prefetch, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse, reverse_lazy
@@ -19,7 +19,7 @@ from django.views.generic import CreateView, DeleteView, DetailView, ListView, U
 from django.views.generic.detail import SingleObjectMixin
 
 from apps.core.htmx import is_htmx
-from apps.core.mixins import HtmxPartialMixin, PermissionRequiredMixin
+from apps.core.mixins import HtmxPartialMixin, LenientPaginationMixin, PermissionRequiredMixin
 from apps.core.net import client_ip
 from apps.core.security import log_event
 from apps.core.sudo import SudoRequiredMixin
@@ -136,31 +136,30 @@ class GroupDetailView(RolesPermissionMixin, HtmxPartialMixin, DetailView):
         group = self.object
         query = self.request.GET.get("q", "").strip()
         context.update(
-            grid=permission_grid(group, self.request.user),
-            actions=DEFAULT_ACTIONS,
-            members=list(group.user_set.order_by("username")),
+            group_sections_context(group, self.request.user),
             query=query,
             candidates=member_candidates(group, query),
             history=AuditEntry.objects.filter(group_id=group.pk)[:20],
-            self_reason=_("You can't change your own roles."),
         )
         return context
+
+
+def group_sections_context(group: Group, actor: Any) -> dict[str, Any]:
+    """What the permission grid and members sections of the role page need."""
+    return {
+        "group": group,
+        "grid": permission_grid(group, actor),
+        "actions": DEFAULT_ACTIONS,
+        "members": list(group.user_set.order_by("username")),
+        "self_reason": _("You can't change your own roles."),
+    }
 
 
 def member_candidates(group: Group, query: str) -> list[Any]:
     if len(query) < 2:
         return []
-    return list(
-        User.objects.filter(is_active=True)
-        .exclude(groups=group)
-        .filter(
-            Q(username__icontains=query)
-            | Q(email__icontains=query)
-            | Q(first_name__icontains=query)
-            | Q(last_name__icontains=query)
-        )
-        .order_by("username")[:10]
-    )
+    users = User.objects.matching(query).filter(is_active=True).exclude(groups=group)
+    return list(users.order_by("username")[:10])
 
 
 class GroupWriteView(RolesPermissionMixin, SingleObjectMixin, View):
@@ -194,14 +193,7 @@ class GroupWriteView(RolesPermissionMixin, SingleObjectMixin, View):
         return reverse("roles:group-detail", args=[self.object.pk])
 
     def render_section(self, status: int = 200) -> HttpResponse:
-        group = Group.objects.get(pk=self.object.pk)
-        context = {
-            "group": group,
-            "grid": permission_grid(group, self.request.user),
-            "actions": DEFAULT_ACTIONS,
-            "members": list(group.user_set.order_by("username")),
-            "self_reason": _("You can't change your own roles."),
-        }
+        context = group_sections_context(Group.objects.get(pk=self.object.pk), self.request.user)
         return render(self.request, f"{GROUP_TEMPLATE}#{self.section}", context, status=status)
 
 
@@ -319,18 +311,11 @@ class UserListView(RolesPermissionMixin, HtmxPartialMixin, ListView):
     paginate_by = 50
 
     def get_queryset(self) -> QuerySet[Any]:
-        users = User.objects.prefetch_related(
+        query = self.request.GET.get("q", "").strip()
+        users = User.objects.matching(query) if query else User.objects.all()
+        return users.prefetch_related(
             Prefetch("groups", queryset=Group.objects.order_by("name"))
         ).order_by("username")
-        query = self.request.GET.get("q", "").strip()
-        if query:
-            users = users.filter(
-                Q(username__icontains=query)
-                | Q(email__icontains=query)
-                | Q(first_name__icontains=query)
-                | Q(last_name__icontains=query)
-            )
-        return users
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         return super().get_context_data(query=self.request.GET.get("q", "").strip(), **kwargs)
@@ -415,7 +400,7 @@ def user_roles_context(actor: Any, person: Any) -> dict[str, Any]:
 # --- Audit ------------------------------------------------------------------------------------
 
 
-class AuditListView(PermissionRequiredMixin, HtmxPartialMixin, ListView):
+class AuditListView(PermissionRequiredMixin, HtmxPartialMixin, LenientPaginationMixin, ListView):
     permission_required = VIEW_AUDIT
     permission_denied_message = _("Only admins with the audit permission can read this.")
     template_name = "roles/audit_list.html"
@@ -440,11 +425,6 @@ class AuditListView(PermissionRequiredMixin, HtmxPartialMixin, ListView):
             if data["until"]:
                 entries = entries.filter(created_at__date__lte=data["until"])
         return entries
-
-    def paginate_queryset(self, queryset: QuerySet[AuditEntry], page_size: int) -> tuple:
-        paginator = self.get_paginator(queryset, page_size)
-        page = paginator.get_page(self.request.GET.get("page"))
-        return paginator, page, page.object_list, page.has_other_pages()
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         return super().get_context_data(filter_form=self.filter_form, **kwargs)

@@ -7,10 +7,8 @@ import base64
 import hashlib
 import json
 import logging
-import os
 import re
 import subprocess
-import sys
 import time
 from http import HTTPStatus
 
@@ -26,6 +24,8 @@ from django.urls import reverse
 from apps.accounts.tests.factories import DEFAULT_PASSWORD, UserFactory
 from apps.core.security import SESSION_STARTED_AT
 
+from .processes import run_django
+
 pytestmark = pytest.mark.django_db
 
 LOGIN_URL = reverse("accounts:login")
@@ -33,26 +33,13 @@ STRONG_KEY = "k" * 20 + "-strong-enough-secret-key-for-check-deploy-0123456789"
 
 
 def run_prod(script: str, **env: str) -> subprocess.CompletedProcess:
-    environment = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith("DJANGO_") and key != "DATABASE_URL"
-    }
-    environment.update(
+    args = script.split() if script.startswith("manage.py") else ["-c", script]
+    return run_django(
+        *args,
         DJANGO_SETTINGS_MODULE="project.settings.prod",
         DJANGO_SECRET_KEY=STRONG_KEY,
         DJANGO_ALLOWED_HOSTS="books.example.org",
         **env,
-    )
-    return subprocess.run(
-        [sys.executable, *script.split()]
-        if script.startswith("manage.py")
-        else [sys.executable, "-c", script],
-        env=environment,
-        cwd=settings.BASE_DIR,
-        capture_output=True,
-        text=True,
-        timeout=120,
     )
 
 

@@ -1,10 +1,10 @@
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 
 from django.conf import settings
+
+from .processes import run_django
 
 LOAD_SETTINGS = (
     "import django; django.setup(); from django.conf import settings; print(settings.DEBUG)"
@@ -12,20 +12,7 @@ LOAD_SETTINGS = (
 
 
 def load_prod_settings(**env: str) -> subprocess.CompletedProcess:
-    clean_env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith("DJANGO_") and key != "DATABASE_URL"
-    }
-    clean_env.update({"DJANGO_SETTINGS_MODULE": "project.settings.prod", **env})
-    return subprocess.run(
-        [sys.executable, "-c", LOAD_SETTINGS],
-        env=clean_env,
-        cwd=settings.BASE_DIR,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    return run_django("-c", LOAD_SETTINGS, DJANGO_SETTINGS_MODULE="project.settings.prod", **env)
 
 
 def test_prod_refuses_to_start_without_a_secret_key():

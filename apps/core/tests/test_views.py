@@ -1,13 +1,9 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from http import HTTPStatus
 
 import pytest
-from django.conf import settings
 from django.contrib import messages
 from django.http import HttpResponse
 from django.template import loader
@@ -18,6 +14,8 @@ from django_htmx.middleware import HtmxMiddleware
 
 from apps.core.middleware import MESSAGES_EVENT, HtmxMessagesMiddleware
 from apps.core.mixins import HtmxPartialMixin
+
+from .processes import run_django
 
 pytestmark = pytest.mark.django_db
 
@@ -51,14 +49,8 @@ def test_healthz_is_503_when_the_database_does_not_answer():
         "import django; django.setup(); from django.test import Client; "
         "r = Client().get('/healthz'); print(r.status_code, r.content.decode())"
     )
-    env = {**os.environ, "DATABASE_URL": "sqlite:////nonexistent-dir/bookshelf.sqlite3"}
-    result = subprocess.run(
-        [sys.executable, "-c", script],
-        env=env,
-        cwd=settings.BASE_DIR,
-        capture_output=True,
-        text=True,
-        timeout=60,
+    result = run_django(
+        "-c", script, clean=False, DATABASE_URL="sqlite:////nonexistent-dir/bookshelf.sqlite3"
     )
     assert result.stdout.strip() == '503 {"status": "error", "database": "unavailable"}'
 

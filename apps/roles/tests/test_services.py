@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import pytest
-from django.contrib.auth.models import Group, Permission
+from django.contrib.auth.models import Group
 from django.db import transaction
 
 from apps.accounts.tests.factories import SuperuserFactory, UserFactory
@@ -19,22 +19,9 @@ from apps.roles.services import (
     role_managers,
     user_set_groups,
 )
+from apps.roles.tests.helpers import in_role, perm, role
 
 pytestmark = pytest.mark.django_db
-
-
-def perm(codename: str) -> Permission:
-    return Permission.objects.select_related("content_type").get(codename=codename)
-
-
-def role(name: str) -> Group:
-    return Group.objects.get(name=name)
-
-
-def in_role(name: str, **fields):
-    user = UserFactory(**fields)
-    user.groups.add(role(name))
-    return user
 
 
 @pytest.fixture

@@ -4,29 +4,16 @@ import json
 from http import HTTPStatus
 
 import pytest
-from django.contrib.auth.models import Group, Permission
+from django.contrib.auth.models import Group
 from django.urls import reverse
 
 from apps.accounts.tests.factories import SuperuserFactory, UserFactory
 from apps.roles.models import AuditEntry
+from apps.roles.tests.helpers import in_role, perm, role
 
 pytestmark = pytest.mark.django_db
 
 HTMX = {"HTTP_HX_REQUEST": "true", "HTTP_HX_CURRENT_URL": "http://testserver/roles/"}
-
-
-def role(name: str) -> Group:
-    return Group.objects.get(name=name)
-
-
-def in_role(name: str, **fields):
-    user = UserFactory(**fields)
-    user.groups.add(role(name))
-    return user
-
-
-def perm(codename: str) -> Permission:
-    return Permission.objects.get(codename=codename)
 
 
 def toasts(response) -> list[dict]:
