@@ -175,9 +175,11 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 # --- Login throttling (django-axes) ------------------------------------------------------
-# 5 failures for one username from one IP lock that pair for 15 minutes. Keying on the pair
+# 5 failures for one account from one IP lock that pair for 15 minutes. Keying on the pair
 # means an attacker cannot lock a user out everywhere by failing from many addresses; the
 # price is that a distributed guesser gets 5 tries per address (see docs/SECURITY.md).
+# "Account", not "username as typed": login takes any case and the e-mail address, so the
+# key is the account the login resolves to (apps.accounts.backends.lockout_key).
 AXES_FAILURE_LIMIT = 5
 AXES_COOLOFF_TIME = timedelta(minutes=15)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
@@ -186,6 +188,7 @@ AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_HTTP_RESPONSE_CODE = 429
 AXES_CLIENT_IP_CALLABLE = "apps.core.net.client_ip"
 AXES_USERNAME_FORM_FIELD = "username"
+AXES_USERNAME_CALLABLE = "apps.accounts.backends.lockout_key"
 AXES_VERBOSE = False
 
 # --- Internationalisation -----------------------------------------------------------------

@@ -61,7 +61,8 @@ print(json.dumps({name: getattr(s, name) for name in [
     "SESSION_COOKIE_HTTPONLY", "SESSION_COOKIE_SAMESITE", "SESSION_COOKIE_NAME",
     "CSRF_COOKIE_SECURE", "CSRF_COOKIE_SAMESITE", "CSRF_COOKIE_NAME", "LANGUAGE_COOKIE_SECURE",
     "PASSWORD_HASHERS", "X_FRAME_OPTIONS", "SECURE_CONTENT_TYPE_NOSNIFF",
-    "SECURE_REFERRER_POLICY", "SECURE_CROSS_ORIGIN_OPENER_POLICY", "EMAIL_BACKEND"]}))
+    "SECURE_REFERRER_POLICY", "SECURE_CROSS_ORIGIN_OPENER_POLICY", "EMAIL_BACKEND",
+    "AXES_USERNAME_CALLABLE", "AXES_LOCKOUT_PARAMETERS"]}))
 """
 
 
@@ -88,6 +89,9 @@ def test_prod_settings_enforce_https_and_secure_cookies():
     assert values["SECURE_REFERRER_POLICY"] == "same-origin"
     assert values["SECURE_CROSS_ORIGIN_OPENER_POLICY"] == "same-origin"
     assert values["EMAIL_BACKEND"].endswith("smtp.EmailBackend")
+    # The lockout counts per account and address, whatever spelling was typed.
+    assert values["AXES_USERNAME_CALLABLE"] == "apps.accounts.backends.lockout_key"
+    assert values["AXES_LOCKOUT_PARAMETERS"] == [["username", "ip_address"]]
 
 
 def test_proxy_ssl_header_is_only_trusted_behind_our_proxy():
