@@ -184,3 +184,82 @@ def test_a_refused_htmx_action_shows_a_toast_not_an_error_page(
     expect(page.get_by_role("alert")).to_contain_text("You don't have permission to publish books.")
     expect(page.locator("#book-rows tr")).to_have_count(5)
     expect(page.get_by_role("heading", level=1)).to_have_text("Books")
+
+
+# The fastest possible user: puts focus in a field of the new row the moment it is inserted.
+# A MutationObserver callback is a microtask, so it always runs before htmx's settle timer;
+# a person clicking into the field, a password manager or a test driver can be just as quick.
+FOCUS_ON_ARRIVAL = """([container, selector]) => {
+  new MutationObserver((records, observer) => {
+    const field = document.querySelector(selector);
+    if (!field) return;
+    field.focus();
+    field.select();
+    observer.disconnect();
+  }).observe(document.querySelector(container), {childList: true, subtree: true});
+}"""
+
+
+FIELDS = {
+    "Title": "title",
+    "Author": "author",
+    "ISBN": "isbn",
+    "Publication year": "publication_year",
+    "Description": "description",
+}
+
+
+def form_values(form) -> dict[str, str]:
+    return {label: form.locator(f"[name={name}]").input_value() for label, name in FIELDS.items()}
+
+
+def test_focus_placed_in_an_edit_row_at_once_is_never_moved(
+    page: Page, live_server, catalogue, managing_editor
+):
+    """Focus is set once, when the row arrives, and never taken from where the user put it
+    (it used to jump to Title after htmx's settle delay: "1200" landed in the title)."""
+    emma = Book.objects.get(title="Emma")
+    log_in(page, live_server.url, "manager")
+    page.goto(f"{live_server.url}/books/")
+    page.evaluate(
+        FOCUS_ON_ARRIVAL, ["#book-rows", "form[data-inline-edit] [name=publication_year]"]
+    )
+    open_menu(page, "Emma")
+    page.get_by_role("link", name="Edit").click()
+    form = page.locator("form[data-inline-edit]")
+    expect(form.get_by_label("Publication year")).to_be_focused()
+    # Keystrokes go wherever focus is, spread over longer than the settle delay.
+    page.keyboard.type("1200", delay=50)
+    expect(form.get_by_label("Publication year")).to_be_focused()
+    assert form_values(form) == {
+        "Title": "Emma",
+        "Author": "Jane Austen",
+        "ISBN": emma.isbn or "",
+        "Publication year": "1200",
+        "Description": "",
+    }
+    page.keyboard.press("Enter")
+    expect(form.get_by_text("greater than or equal to 1450")).to_be_visible()
+    expect(form.get_by_label("Publication year")).to_be_focused()
+    emma.refresh_from_db()
+    assert (emma.title, emma.publication_year, emma.version) == ("Emma", 1815, 1)
+
+
+def test_focus_placed_in_the_new_book_row_at_once_is_never_moved(
+    page: Page, live_server, catalogue, managing_editor
+):
+    log_in(page, live_server.url, "manager")
+    page.goto(f"{live_server.url}/books/")
+    page.evaluate(FOCUS_ON_ARRIVAL, ["#book-new-slot", "#book-new [name=author]"])
+    page.get_by_role("link", name="+ New book").click()
+    form = page.locator("#book-new form")
+    expect(form.get_by_label("Author")).to_be_focused()
+    page.keyboard.type("Ursula", delay=50)
+    expect(form.get_by_label("Author")).to_be_focused()
+    assert form_values(form) == {
+        "Title": "",
+        "Author": "Ursula",
+        "ISBN": "",
+        "Publication year": "",
+        "Description": "",
+    }

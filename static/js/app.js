@@ -36,9 +36,12 @@
 
   // After a swap, put keyboard focus somewhere sensible: the first invalid field, the
   // first field of a form that just opened, or an element the server marked.
+  // Invalid fields are found by aria-invalid (Django sets it on every field with errors),
+  // not by .is-invalid: until htmx settles, an element that kept its id still wears its
+  // old class attribute (attributesToSettle in base.html), so the class can be stale.
   function focusAfterSwap(root) {
     const target =
-      root.querySelector(".is-invalid") ||
+      root.querySelector("[aria-invalid=true]") ||
       root.querySelector("[data-focus]") ||
       root.querySelector("[data-inline-edit] input:not([type=hidden]), [data-inline-edit] [autofocus]");
     if (target) target.focus();
@@ -54,15 +57,33 @@
     (event.detail.messages || []).forEach((m) => addToast(m.message, m.level));
   });
 
-  // New content from htmx: toasts the server rendered (refusals), and focus.
+  // Toasts the server rendered into a response (refusals).
   document.addEventListener("htmx:load", (event) => {
     const root = event.detail.elt;
-    if (root === document.body) return;
-    if (root.matches && root.matches(".toast")) {
-      showToast(root);
-      return;
-    }
-    focusAfterSwap(root.parentElement || root);
+    if (root.matches && root.matches(".toast")) showToast(root);
+  });
+
+  // Focus after a swap is decided once, in htmx:afterSwap: htmx fires it in the same task
+  // that inserts the new content, so no keystroke or click can come in between. (htmx:load
+  // comes later, after the settle delay; moving focus then took it away from a field the
+  // user had already put it in, and their typing landed in another field.) Focus moves
+  // only if it is not somewhere the user chose: still on the element that made the request,
+  // lost to <body> because that element was swapped out, or inside the new content.
+  function focusIsUnclaimed(root, requestElt) {
+    const active = document.activeElement;
+    return (
+      !active ||
+      active === document.body ||
+      root.contains(active) ||
+      (requestElt instanceof Element && requestElt.contains(active))
+    );
+  }
+
+  document.addEventListener("htmx:afterSwap", (event) => {
+    const root = event.detail.elt;
+    const requestElt = event.detail.requestConfig && event.detail.requestConfig.elt;
+    if (!(root instanceof Element) || root === document.body) return;
+    if (focusIsUnclaimed(root, requestElt)) focusAfterSwap(root);
   });
 
   // Responses htmx does not swap (5xx) and requests that got no response at all.
