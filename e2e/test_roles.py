@@ -114,3 +114,28 @@ def test_editor_gets_403_on_the_roles_page(page: Page, live_server, people, brow
     )
     expect(page.get_by_text("Only role admins can manage roles.")).to_be_visible()
     expect(page).to_have_url(re.compile(r"/roles/$"))
+
+
+def test_adding_someone_deactivated_after_the_search_shows_why(
+    page: Page, live_server, people, browser_problems
+):
+    """A stale suggestion is refused with a 400 that htmx shows as a toast (base.html swaps
+    400s), not the "something went wrong on our side" of a server error."""
+    editors = Group.objects.get(name="Editors")
+    browser_problems.expected_error_urls.add(f"{live_server.url}/roles/{editors.pk}/members/")
+    log_in(page, live_server.url, "roleadmin")
+    page.goto(f"{live_server.url}/roles/{editors.pk}/")
+    page.get_by_placeholder("Add someone: name, username or email…").press_sequentially(
+        "max", delay=40
+    )
+    add = page.get_by_role("button", name="Add Max Member")
+    expect(add).to_be_visible()
+    people["member"].is_active = False
+    people["member"].save(update_fields=["is_active"])
+    add.click()
+    expect(page.get_by_role("alert")).to_contain_text(
+        "That person can't be added: they don't exist or are inactive. Search again."
+    )
+    expect(page.get_by_text("Something went wrong")).to_have_count(0)
+    expect(page.get_by_role("heading", level=1)).to_have_text("Editors")
+    assert not people["member"].groups.filter(name="Editors").exists()

@@ -33,7 +33,7 @@ def toast_response(
 ) -> HttpResponse:
     """A toast appended to the messages area, whatever element made the request.
 
-    htmx is configured (base.html) to swap 403, 404 and 409 bodies, so the refusal
+    htmx is configured (base.html) to swap 400, 403, 404 and 409 bodies, so the refusal
     shows up as a toast rather than a full error page inside a table row.
     """
     response = render(

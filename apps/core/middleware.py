@@ -4,7 +4,7 @@ from collections.abc import Callable
 
 from django.contrib import messages
 from django.contrib.auth.middleware import LoginRequiredMiddleware as DjangoLoginRequiredMiddleware
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import BadRequest, PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import resolve_url
 from django.utils.translation import gettext as _
@@ -35,7 +35,8 @@ class LoginRequiredMiddleware(DjangoLoginRequiredMiddleware):
 
 
 class HtmxErrorMiddleware:
-    """Turns a refusal or a missing object during an htmx request into a toast.
+    """Turns a refusal, a missing object or a malformed request (``BadRequest``, e.g. a junk
+    id) during an htmx request into a toast.
 
     A plain request keeps Django's 403/404 pages; an htmx request must never get a full
     error page swapped into a table row.
@@ -58,6 +59,9 @@ class HtmxErrorMiddleware:
         if isinstance(exception, Http404):
             message = _("That no longer exists, or you can't see it. Reload the page.")
             return toast_response(request, message, status=404)
+        if isinstance(exception, BadRequest):
+            message = str(exception) or _("That request was not valid. Reload the page.")
+            return toast_response(request, message, status=400)
         return None
 
 

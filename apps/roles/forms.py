@@ -1,8 +1,11 @@
 from __future__ import annotations
 
 from django import forms
-from django.contrib.auth.models import Group
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group, Permission
 from django.utils.translation import gettext_lazy as _
+
+from apps.core.ids import IdModelChoiceField, IdModelMultipleChoiceField
 
 
 class GroupNameForm(forms.ModelForm):
@@ -28,3 +31,32 @@ class AuditFilterForm(forms.Form):
     until = forms.DateField(
         label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
+
+
+# The forms below are built by the role pages themselves (Add buttons, checkbox grids): a
+# person cannot make them invalid, so the views answer an invalid one with a 400
+# (apps.core.ids.cleaned_or_bad_request).
+
+
+class MemberAddForm(forms.Form):
+    user = IdModelChoiceField(
+        queryset=get_user_model().objects.filter(is_active=True),
+        error_messages={
+            "required": _("Choose a person to add."),
+            "invalid_choice": _(
+                "That person can't be added: they don't exist or are inactive. Search again."
+            ),
+        },
+    )
+
+
+class GroupPermissionsForm(forms.Form):
+    """The grid's Save button: exactly the ticked permissions."""
+
+    permissions = IdModelMultipleChoiceField(queryset=Permission.objects.all(), required=False)
+
+
+class UserRolesForm(forms.Form):
+    """A person's roles: exactly the ticked ones."""
+
+    groups = IdModelMultipleChoiceField(queryset=Group.objects.all(), required=False)

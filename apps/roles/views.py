@@ -19,13 +19,20 @@ from django.views.generic import CreateView, DeleteView, DetailView, ListView, U
 from django.views.generic.detail import SingleObjectMixin
 
 from apps.core.htmx import is_htmx
+from apps.core.ids import cleaned_or_bad_request
 from apps.core.mixins import HtmxPartialMixin, LenientPaginationMixin, PermissionRequiredMixin
 from apps.core.net import client_ip
 from apps.core.security import log_event
 from apps.core.sudo import SudoRequiredMixin
 
 from .definitions import MANAGE_ROLES, VIEW_AUDIT
-from .forms import AuditFilterForm, GroupNameForm
+from .forms import (
+    AuditFilterForm,
+    GroupNameForm,
+    GroupPermissionsForm,
+    MemberAddForm,
+    UserRolesForm,
+)
 from .grid import DEFAULT_ACTIONS, column_permissions, permission_grid
 from .models import AuditEntry
 from .services import (
@@ -201,11 +208,11 @@ class GroupPermissionsView(GroupWriteView):
     """The grid's Save button: the group holds exactly the ticked permissions."""
 
     def change(self) -> str:
-        ids = [int(pk) for pk in self.request.POST.getlist("permissions") if pk.isdigit()]
+        data = cleaned_or_bad_request(GroupPermissionsForm(self.request.POST))
         granted, revoked = group_set_permissions(
             actor=self.request.user,
             group=self.object,
-            permissions=Permission.objects.filter(pk__in=ids),
+            permissions=data["permissions"],
             ip=client_ip(self.request),
         )
         return _("Permissions saved: %(granted)d granted, %(revoked)d revoked.") % {
@@ -265,7 +272,7 @@ class GroupMemberAddView(GroupWriteView):
     section = "members"
 
     def change(self) -> str:
-        user = get_object_or_404(User, pk=self.request.POST.get("user") or 0, is_active=True)
+        user = cleaned_or_bad_request(MemberAddForm(self.request.POST))["user"]
         membership_add(
             actor=self.request.user, group=self.object, user=user, ip=client_ip(self.request)
         )
@@ -336,13 +343,10 @@ class UserRolesView(RolesPermissionMixin, HtmxPartialMixin, DetailView):
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         self.object = person = self.get_object()
-        ids = [int(pk) for pk in request.POST.getlist("groups") if pk.isdigit()]
+        data = cleaned_or_bad_request(UserRolesForm(request.POST))
         try:
             added, removed = user_set_groups(
-                actor=request.user,
-                user=person,
-                groups=Group.objects.filter(pk__in=ids),
-                ip=client_ip(request),
+                actor=request.user, user=person, groups=data["groups"], ip=client_ip(request)
             )
         except RoleGuardError as refusal:
             if not is_htmx(request):

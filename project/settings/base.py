@@ -65,7 +65,7 @@ INSTALLED_APPS = [
     "apps.core",
     "apps.bookshelf",
     "apps.roles",  # after the apps whose permissions its roles grant (post_migrate order)
-    "django.contrib.admin",
+    "apps.core.apps.BookshelfAdminConfig",  # django.contrib.admin, with our admin site
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

@@ -341,3 +341,59 @@ def test_user_page_queries_do_not_grow(client, roleadmin, extra, django_assert_m
     person.user_permissions.add(perm("delete_book"))
     with django_assert_max_num_queries(USER_PAGE_QUERIES):
         client.get(reverse("roles:user-detail", args=[person.pk]))
+
+
+# --- Junk ids (found by outside testing: these were 500s) ------------------------------------
+
+JUNK_IDS = ["abc", "1.5", "-1", "²", "1\x00", "99999999999999999999999", "1" * 5000, ""]
+
+
+@pytest.mark.parametrize("junk", JUNK_IDS)
+def test_adding_a_member_by_a_junk_id_is_a_400_toast_not_a_500(client, roleadmin, junk):
+    editors = role("Editors")
+    audited = AuditEntry.objects.count()
+    url = reverse("roles:member-add", args=[editors.pk])
+    response = client.post(url, {"user": junk}, **HTMX)
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert response["HX-Retarget"] == "#toasts"
+    assert "Search again" in response.text or "Choose a person" in response.text
+    plain = client.post(url, {"user": junk})
+    assert plain.status_code == HTTPStatus.BAD_REQUEST
+    assert "The request could not be understood" in plain.text
+    assert not editors.user_set.exists()
+    assert AuditEntry.objects.count() == audited
+
+
+def test_adding_someone_deactivated_meanwhile_says_why(client, roleadmin):
+    gone = UserFactory(username="gone", is_active=False)
+    url = reverse("roles:member-add", args=[role("Editors").pk])
+    response = client.post(url, {"user": gone.pk}, **HTMX)
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert "they don&#x27;t exist or are inactive. Search again." in response.text
+
+
+@pytest.mark.parametrize("junk", JUNK_IDS[:-1])
+def test_a_junk_id_in_the_grid_changes_nothing(client, roleadmin, junk):
+    """The Save button sends exactly the ticked permissions: junk used to be dropped
+    silently, so ``permissions=abc`` revoked every permission of the role."""
+    editors = role("Editors")
+    before = set(editors.permissions.values_list("pk", flat=True))
+    assert before
+    url = reverse("roles:group-permissions", args=[editors.pk])
+    response = client.post(url, {"permissions": [str(pk) for pk in before] + [junk]}, **HTMX)
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert "is not a valid value" in response.text or "Select a valid choice" in response.text
+    assert set(editors.permissions.values_list("pk", flat=True)) == before
+    assert client.post(url, {"permissions": junk}).status_code == HTTPStatus.BAD_REQUEST
+    assert set(editors.permissions.values_list("pk", flat=True)) == before
+
+
+@pytest.mark.parametrize("junk", JUNK_IDS[:-1])
+def test_a_junk_id_in_a_persons_roles_changes_nothing(client, roleadmin, junk):
+    person = in_role("Editors", username="person")
+    url = reverse("roles:user-detail", args=[person.pk])
+    response = client.post(url, {"groups": [str(role("Editors").pk), junk]}, **HTMX)
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert response["HX-Retarget"] == "#toasts"
+    assert client.post(url, {"groups": junk}).status_code == HTTPStatus.BAD_REQUEST
+    assert list(person.groups.values_list("name", flat=True)) == ["Editors"]

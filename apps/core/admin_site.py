@@ -1,0 +1,54 @@
+"""The project's Django admin site: Django's, minus two ways junk input crashed it.
+
+Found by the junk-input walk (apps/core/tests/test_junk_input.py), both in Django's own code:
+
+- An empty ``?_to_field=`` slips past ``ModelAdmin``'s own check (``if to_field and not
+  to_field_allowed(...)``) and reaches ``_meta.get_field("")``: ``FieldDoesNotExist``, a 500
+  on every change and delete page. It is refused here the way Django refuses a disallowed
+  field (``DisallowedModelAdminToField``, a 400).
+- A many-to-many id beyond 64 bits crashes ``ModelMultipleChoiceField`` on SQLite
+  (``OverflowError`` in ``pk__in``). Every registered ``ModelAdmin``, ours and Django's
+  (``GroupAdmin``), gets ``IdModelMultipleChoiceField`` for its many-to-many fields, which
+  refuses a malformed id before any query.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.contrib import admin
+from django.contrib.admin.exceptions import DisallowedModelAdminToField
+from django.contrib.admin.options import TO_FIELD_VAR
+from django.http import HttpRequest, HttpResponse
+
+from .ids import IdModelMultipleChoiceField
+
+
+class SafeIdsAdminMixin:
+    def formfield_for_manytomany(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        kwargs.setdefault("form_class", IdModelMultipleChoiceField)
+        return super().formfield_for_manytomany(db_field, request, **kwargs)  # type: ignore[misc]
+
+
+def refusing_an_empty_to_field(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    @wraps(view)
+    def checked(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        to_field = request.POST.get(TO_FIELD_VAR, request.GET.get(TO_FIELD_VAR))
+        if to_field == "":
+            raise DisallowedModelAdminToField("An empty field cannot be referenced.")
+        return view(request, *args, **kwargs)
+
+    return checked
+
+
+class BookshelfAdminSite(admin.AdminSite):
+    def admin_view(self, view: Callable[..., HttpResponse], cacheable: bool = False) -> Any:
+        return super().admin_view(refusing_an_empty_to_field(view), cacheable)
+
+    def register(self, model_or_iterable: Any, admin_class: Any = None, **options: Any) -> None:
+        admin_class = admin_class or admin.ModelAdmin
+        if not issubclass(admin_class, SafeIdsAdminMixin):
+            admin_class = type(admin_class.__name__, (SafeIdsAdminMixin, admin_class), {})
+        super().register(model_or_iterable, admin_class, **options)

@@ -1,0 +1,56 @@
+"""The id parser every view uses for ids from forms and query strings."""
+
+from __future__ import annotations
+
+import pytest
+from django import forms
+from django.contrib.auth.models import Group
+
+from apps.core.ids import MAX_ID, IdModelChoiceField, IdModelMultipleChoiceField, parse_id
+
+
+@pytest.mark.parametrize(
+    ("raw", "parsed"),
+    [
+        ("1", 1),
+        ("42", 42),
+        (str(MAX_ID), MAX_ID),
+        ("007", 7),
+        ("0", None),
+        ("-1", None),
+        ("+1", None),
+        ("1.5", None),
+        ("1e3", None),
+        ("abc", None),
+        ("²", None),  # str.isdigit() says yes; int() says no
+        ("١٢", None),  # Arabic-Indic digits: int() accepts them, ids are ASCII
+        (" 1", None),
+        ("1 ", None),
+        ("1\x00", None),
+        ("", None),
+        (str(MAX_ID + 1), None),
+        ("99999999999999999999999", None),
+        ("1" * 5000, None),  # beyond int()'s 4,300-digit limit: refused before converting
+        (None, None),
+        (1, None),  # only text comes from a request
+        (["1"], None),
+    ],
+)
+def test_parse_id_accepts_only_ascii_digits_in_the_id_range(raw, parsed):
+    assert parse_id(raw) == parsed
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "junk", ["abc", "1.5", "²", "1\x00", "99999999999999999999999", "1" * 5000]
+)
+def test_the_id_form_fields_turn_junk_into_validation_errors(junk):
+    group = Group.objects.get(name="Editors")
+    single = IdModelChoiceField(queryset=Group.objects.all())
+    assert single.clean(str(group.pk)) == group
+    with pytest.raises(forms.ValidationError):
+        single.clean(junk)
+    several = IdModelMultipleChoiceField(queryset=Group.objects.all())
+    assert list(several.clean([str(group.pk)])) == [group]
+    with pytest.raises(forms.ValidationError):
+        several.clean([str(group.pk), junk])
