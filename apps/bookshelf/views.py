@@ -27,6 +27,7 @@ from apps.core.mixins import (
     PermissionRequiredMixin,
 )
 from apps.core.net import safe_next_url
+from apps.core.search import search_text
 
 from .forms import BookForm, BookUpdateForm
 from .models import Book, BookStatus
@@ -65,7 +66,7 @@ class BookListQuery:
         status = params.get("status", "")
         sort = params.get("sort", DEFAULT_SORT)
         return cls(
-            q=params.get("q", "").strip()[:100],
+            q=search_text(params),
             status=status if status in BookStatus.values else "",
             sort=sort if sort.removeprefix("-") in SORTS else DEFAULT_SORT,
         )

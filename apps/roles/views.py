@@ -22,6 +22,7 @@ from apps.core.htmx import is_htmx
 from apps.core.ids import cleaned_or_bad_request
 from apps.core.mixins import HtmxPartialMixin, LenientPaginationMixin, PermissionRequiredMixin
 from apps.core.net import client_ip
+from apps.core.search import search_text
 from apps.core.security import log_event
 from apps.core.sudo import SudoRequiredMixin
 
@@ -141,7 +142,7 @@ class GroupDetailView(RolesPermissionMixin, HtmxPartialMixin, DetailView):
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
         group = self.object
-        query = self.request.GET.get("q", "").strip()
+        query = search_text(self.request.GET)
         context.update(
             group_sections_context(group, self.request.user),
             query=query,
@@ -302,7 +303,7 @@ class MemberSearchView(RolesPermissionMixin, DetailView):
     template_name = f"{GROUP_TEMPLATE}#member-suggestions"
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
-        query = self.request.GET.get("q", "").strip()
+        query = search_text(self.request.GET)
         return super().get_context_data(
             query=query, candidates=member_candidates(self.object, query), **kwargs
         )
@@ -318,14 +319,14 @@ class UserListView(RolesPermissionMixin, HtmxPartialMixin, ListView):
     paginate_by = 50
 
     def get_queryset(self) -> QuerySet[Any]:
-        query = self.request.GET.get("q", "").strip()
+        query = search_text(self.request.GET)
         users = User.objects.matching(query) if query else User.objects.all()
         return users.prefetch_related(
             Prefetch("groups", queryset=Group.objects.order_by("name"))
         ).order_by("username")
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
-        return super().get_context_data(query=self.request.GET.get("q", "").strip(), **kwargs)
+        return super().get_context_data(query=search_text(self.request.GET), **kwargs)
 
 
 class UserRolesView(RolesPermissionMixin, HtmxPartialMixin, DetailView):

@@ -1,12 +1,14 @@
-"""The id parser every view uses for ids from forms and query strings."""
+"""The parsers views use for ids and search text from forms and query strings."""
 
 from __future__ import annotations
 
 import pytest
 from django import forms
 from django.contrib.auth.models import Group
+from django.http import QueryDict
 
 from apps.core.ids import MAX_ID, IdModelChoiceField, IdModelMultipleChoiceField, parse_id
+from apps.core.search import SEARCH_MAX_LENGTH, search_text
 
 
 @pytest.mark.parametrize(
@@ -54,3 +56,20 @@ def test_the_id_form_fields_turn_junk_into_validation_errors(junk):
     assert list(several.clean([str(group.pk)])) == [group]
     with pytest.raises(forms.ValidationError):
         several.clean([str(group.pk), junk])
+
+
+@pytest.mark.parametrize(
+    ("raw", "searched"),
+    [
+        ("dune", "dune"),
+        ("  Frank Herbert  ", "Frank Herbert"),
+        ("du\x00ne", "dune"),  # PostgreSQL refuses NUL in a text parameter
+        ("a\tb\r\n", "ab"),
+        ("é ü 日本", "é ü 日本"),
+        ("x" * 5000, "x" * SEARCH_MAX_LENGTH),
+        ("", ""),
+    ],
+)
+def test_search_text_is_trimmed_and_free_of_control_characters(raw, searched):
+    assert search_text(QueryDict.fromkeys(["q"], raw)) == searched
+    assert search_text(QueryDict()) == ""
