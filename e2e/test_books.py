@@ -194,7 +194,7 @@ FOCUS_ON_ARRIVAL = """([container, selector]) => {
     const field = document.querySelector(selector);
     if (!field) return;
     field.focus();
-    field.select();
+    if (field.select) field.select();
     observer.disconnect();
   }).observe(document.querySelector(container), {childList: true, subtree: true});
 }"""
@@ -263,3 +263,35 @@ def test_focus_placed_in_the_new_book_row_at_once_is_never_moved(
         "Publication year": "",
         "Description": "",
     }
+
+
+def test_moving_to_cancel_in_the_delete_confirmation_at_once_cancels(
+    page: Page, live_server, catalogue, managing_editor
+):
+    """The confirmation focuses Delete; a user who moves to Cancel straight away and presses
+    Enter cancels. (With autofocus, htmx took focus back to Delete after its settle delay,
+    and that Enter deleted the book.)"""
+    log_in(page, live_server.url, "manager")
+    page.goto(f"{live_server.url}/books/")
+    delete_form = "#book-rows form[action$='/delete/']"
+    page.evaluate(FOCUS_ON_ARRIVAL, ["#book-rows", f"{delete_form} [data-cancel]"])
+    open_menu(page, "Emma")
+    page.get_by_role("link", name="Delete…").click()
+    cancel = page.locator(delete_form).get_by_role("link", name="Cancel")
+    expect(cancel).to_be_focused()
+    page.wait_for_timeout(100)  # past htmx's settle delay (20 ms)
+    expect(cancel).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(row(page, "Emma")).to_be_visible()
+    expect(page.locator(delete_form)).to_have_count(0)
+    assert Book.objects.filter(title="Emma").exists()
+
+
+def test_the_delete_confirmation_focuses_delete(
+    page: Page, live_server, catalogue, managing_editor
+):
+    log_in(page, live_server.url, "manager")
+    page.goto(f"{live_server.url}/books/")
+    open_menu(page, "Emma")
+    page.get_by_role("link", name="Delete…").click()
+    expect(page.get_by_role("button", name="Delete", exact=True)).to_be_focused()

@@ -35,7 +35,9 @@
   }
 
   // After a swap, put keyboard focus somewhere sensible: the first invalid field, the
-  // first field of a form that just opened, or an element the server marked.
+  // first field of a form that just opened, or an element the server marked with
+  // data-focus. (Not autofocus: htmx focuses [autofocus] itself after the settle delay,
+  // which would take focus back from wherever the user had moved it meanwhile.)
   // Invalid fields are found by aria-invalid (Django sets it on every field with errors),
   // not by .is-invalid: until htmx settles, an element that kept its id still wears its
   // old class attribute (attributesToSettle in base.html), so the class can be stale.
@@ -43,7 +45,7 @@
     const target =
       root.querySelector("[aria-invalid=true]") ||
       root.querySelector("[data-focus]") ||
-      root.querySelector("[data-inline-edit] input:not([type=hidden]), [data-inline-edit] [autofocus]");
+      root.querySelector("[data-inline-edit] input:not([type=hidden])");
     if (target) target.focus();
   }
 
