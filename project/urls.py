@@ -10,3 +10,6 @@ urlpatterns = [
     path("roles/", include("apps.roles.urls")),
     path("admin/", admin.site.urls),
 ]
+
+# Django's 400 page, or a toast for an htmx request (htmx swaps 400 bodies).
+handler400 = "apps.core.views.bad_request"

@@ -6,12 +6,13 @@ from typing import Any
 
 from django.contrib.auth.decorators import login_not_required
 from django.core.cache import cache
+from django.core.exceptions import BadRequest
 from django.db import DatabaseError, connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.templatetags.static import static
 from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
-from django.views import View, csrf
+from django.views import View, csrf, defaults
 from django.views.decorators.csrf import csrf_exempt
 from django.views.generic import RedirectView, TemplateView
 
@@ -62,6 +63,23 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
             request, _("This page has expired. Reload it and try again."), status=403
         )
     return csrf.csrf_failure(request, reason)
+
+
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """``handler400``: Django's 400 page, or a toast for an htmx request.
+
+    htmx swaps 400 bodies (base.html), so a malformed htmx request that never reached our
+    middleware (too many fields, a suspicious operation) must not answer with a whole page,
+    which would land inside a table row.
+    """
+    if is_htmx(request):
+        message = str(exception) if isinstance(exception, BadRequest) else ""
+        return toast_response(
+            request,
+            message or _("That request could not be understood. Reload the page and try again."),
+            status=400,
+        )
+    return defaults.bad_request(request, exception)
 
 
 # The fields of a violation report worth keeping, in both report formats.

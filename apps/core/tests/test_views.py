@@ -179,6 +179,21 @@ def test_bad_host_gets_the_friendly_400_page(client):
     assert "The request could not be understood" in response.text
 
 
+def test_a_malformed_htmx_request_gets_a_400_toast_not_a_page(client):
+    """More fields than DATA_UPLOAD_MAX_NUMBER_FIELDS is refused before any view runs; htmx
+    swaps 400 bodies, so the answer must be a toast, not a whole page inside a row."""
+    too_many = {f"field{n}": "x" for n in range(1001)}
+    url = reverse("accounts:login")
+    response = client.post(url, too_many, HTTP_HX_REQUEST="true")
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert response["HX-Retarget"] == "#toasts"
+    assert "<html" not in response.text
+    assert "That request could not be understood" in response.text
+    plain = client.post(url, too_many)
+    assert plain.status_code == HTTPStatus.BAD_REQUEST
+    assert "<html" in plain.text and "The request could not be understood" in plain.text
+
+
 def test_403_page_explains_and_offers_a_way_on(rf, member):
     from django.core.exceptions import PermissionDenied
     from django.views.defaults import permission_denied
