@@ -10,6 +10,10 @@ Found by the junk-input walk (apps/core/tests/test_junk_input.py), both in Djang
   (``OverflowError`` in ``pk__in``). Every registered ``ModelAdmin``, ours and Django's
   (``GroupAdmin``), gets ``IdModelMultipleChoiceField`` for its many-to-many fields, which
   refuses a malformed id before any query.
+- The same overflow in a change list's filter (``?id__in=99999999999999999999999``) is
+  raised while the list counts its rows, outside the ``try`` where Django turns bad lookups
+  into ``IncorrectLookupParameters``; it is turned into that here, so the list reloads
+  without the filter, as for any other bad lookup.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from typing import Any
 
 from django.contrib import admin
 from django.contrib.admin.exceptions import DisallowedModelAdminToField
-from django.contrib.admin.options import TO_FIELD_VAR
+from django.contrib.admin.options import TO_FIELD_VAR, IncorrectLookupParameters
 from django.http import HttpRequest, HttpResponse
 
 from .ids import IdModelMultipleChoiceField
@@ -30,6 +34,12 @@ class SafeIdsAdminMixin:
     def formfield_for_manytomany(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
         kwargs.setdefault("form_class", IdModelMultipleChoiceField)
         return super().formfield_for_manytomany(db_field, request, **kwargs)  # type: ignore[misc]
+
+    def get_changelist_instance(self, request: HttpRequest) -> Any:
+        try:
+            return super().get_changelist_instance(request)  # type: ignore[misc]
+        except OverflowError as error:  # SQLite: a lookup value beyond 64 bits
+            raise IncorrectLookupParameters(error) from error
 
 
 def refusing_an_empty_to_field(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from dataclasses import dataclass
 from html.parser import HTMLParser
 from http import HTTPStatus
 from urllib.parse import urlencode, urlsplit
@@ -221,8 +222,11 @@ def discover(walk: Walk, url: str) -> tuple[set[str], set[str], dict[str, list[s
     return get_keys - NEVER_SENT, (post_keys | set(baseline)) - NEVER_SENT, baseline
 
 
-def junk_walk(walk: Walk, url: str, *, per_field: bool = True) -> None:
+def junk_walk(
+    walk: Walk, url: str, *, per_field: bool = True, filters: frozenset = frozenset()
+) -> None:
     get_keys, post_keys, baseline = discover(walk, url)
+    get_keys |= filters
     in_admin = url.startswith(reverse("admin:index"))
     variants = (False,) if in_admin else (False, True)  # the admin has no htmx
     # A request that reads no field (refused before it looks, or a page without input) has
@@ -248,30 +252,48 @@ def junk_walk(walk: Walk, url: str, *, per_field: bool = True) -> None:
 # --- The URLs -------------------------------------------------------------------------------
 
 
-def admin_urls() -> list[tuple[str, bool]]:
-    """Django's admin: its index and every page of each registered model, with whether to
-    try each field alone (the change form; the add page has the same fields)."""
-    urls = [(reverse("admin:index"), False)]
+@dataclass(frozen=True)
+class Target:
+    url: str
+    per_field: bool = True  # also try each field alone on top of the page's valid form
+    filters: frozenset = frozenset()  # query keys the view reads without looking them up
+
+
+def id_filters(model) -> frozenset:
+    """The id lookups of a model's change list. Django's change list reads its filters by
+    iterating the query string, which ``recording_reads`` cannot see."""
+    keys = {"id__in", "id__exact", f"{model._meta.pk.name}__in"}
+    for field in model._meta.get_fields():
+        if field.is_relation and field.concrete:
+            keys.add(f"{field.name}__id__in")
+    return frozenset(keys)
+
+
+def admin_targets() -> list[Target]:
+    """Django's admin: its index and every page of each registered model. Each field alone
+    is tried on change lists (their filters) and change forms (the add page has the same
+    fields)."""
+    targets = [Target(reverse("admin:index"), per_field=False)]
     for model in admin.site._registry:
-        info = (model._meta.app_label, model._meta.model_name)
-        urls += [
-            (reverse(f"admin:{page % info}"), False) for page in ("%s_%s_changelist", "%s_%s_add")
+        prefix = f"admin:{model._meta.app_label}_{model._meta.model_name}"
+        targets += [
+            Target(reverse(f"{prefix}_changelist"), filters=id_filters(model)),
+            Target(reverse(f"{prefix}_add"), per_field=False),
         ]
         first = model._default_manager.order_by("pk").first()
         if first is not None:
-            urls += [
-                (reverse(f"admin:{page % info}", args=[first.pk]), page == "%s_%s_change")
-                for page in ("%s_%s_change", "%s_%s_history", "%s_%s_delete")
+            targets += [
+                Target(reverse(f"{prefix}_{page}", args=[first.pk]), per_field=page == "change")
+                for page in ("change", "history", "delete")
             ]
-    return urls
+    return targets
 
 
-def urls_for(name: str) -> list[tuple[str, bool]]:
-    """The URLs to walk for an ACCESS row, each with whether to try each field alone."""
+def targets_for(name: str) -> list[Target]:
     if name == "admin:*":
         url_for("bookshelf:book-detail")  # a book, so its admin pages exist too
-        return admin_urls()
-    return [(url_for(name), True)]
+        return admin_targets()
+    return [Target(url_for(name))]
 
 
 def junk_path_urls(url: str) -> list[str]:
@@ -290,10 +312,10 @@ def junk_path_urls(url: str) -> list[str]:
 @pytest.mark.parametrize("kind", PERSONAS)
 def test_junk_input_never_causes_a_server_error(name, kind):
     walk = Walk(make_persona(kind))
-    urls = urls_for(name)
-    for url, per_field in urls:
-        junk_walk(walk, url, per_field=per_field)
-    for junk_url in junk_path_urls(urls[0][0]) if name != "admin:*" else []:
+    targets = targets_for(name)
+    for target in targets:
+        junk_walk(walk, target.url, per_field=target.per_field, filters=target.filters)
+    for junk_url in junk_path_urls(targets[0].url) if name != "admin:*" else []:
         for method in ("get", "post"):
             walk.send(method, junk_url, {}, htmx=False, what="junk path argument")
     assert not walk.failures, f"{len(walk.failures)} server errors:\n" + "\n".join(
