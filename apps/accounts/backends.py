@@ -47,10 +47,12 @@ def lockout_key(request: HttpRequest | None, credentials: Mapping[str, Any] | No
     Login accepts the username in any case and the e-mail address, so counting the text as
     typed gave every spelling its own five attempts (and a locked account signed in under
     another spelling). The key is therefore the account the backend above would pick, found
-    the same way (``get_by_login``). A login that matches no account is folded the same way
-    for every spelling (Unicode compatibility form, no surrounding spaces, case-folded), so
-    probing unknown names is throttled too and a full-width spelling of a real username
-    counts against that account.
+    the same way (``get_by_login``): its username as stored. A login that matches no account
+    is folded the same way for every spelling (Unicode compatibility form, no surrounding
+    spaces, case-folded), so probing unknown names is throttled too.
+
+    axes asks several times per attempt (before checking, on failure, on success); the
+    answer is kept on the request so the account is looked up once.
     """
     field = settings.AXES_USERNAME_FORM_FIELD
     if credentials and credentials.get(field) is not None:
@@ -61,6 +63,15 @@ def lockout_key(request: HttpRequest | None, credentials: Mapping[str, Any] | No
         login = None
     if not isinstance(login, str) or not login.strip():
         return None
+    if request is None:
+        return _lockout_key_of(login)
+    known: dict[str, str] = request.__dict__.setdefault("_lockout_keys", {})
+    if login not in known:
+        known[login] = _lockout_key_of(login)
+    return known[login]
+
+
+def _lockout_key_of(login: str) -> str:
     user = get_user_model()._default_manager.get_by_login(login)
     if user is not None:
         return user.get_username()[:LOCKOUT_KEY_MAX_LENGTH]

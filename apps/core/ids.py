@@ -5,7 +5,8 @@ that surface as 500s: ``ValueError`` for ``abc``, ``1.5`` or ``²`` (``"²".isdi
 but ``int("²")`` fails), Python's 4,300-digit limit on ``int()``, and on SQLite an
 ``OverflowError`` for numbers beyond 64 bits in ``pk__in`` (so in ``ModelMultipleChoiceField``
 too). Everything here accepts ASCII digits within the id range and nothing else, and turns
-anything else into a form error or a 400.
+anything else into a form error or a 400. (Django's ``ModelChoiceField`` already turns every
+junk value into its own error: the single-id case needs nothing but a form.)
 """
 
 from __future__ import annotations
@@ -33,19 +34,6 @@ def parse_id(value: Any) -> int | None:
 
 def is_valid_id(value: Any) -> bool:
     return parse_id(value) is not None
-
-
-class IdModelChoiceField(forms.ModelChoiceField):
-    """``ModelChoiceField`` that refuses a malformed id before any query."""
-
-    def to_python(self, value: Any) -> Any:
-        if value in self.empty_values:
-            return None
-        if not is_valid_id(value):
-            raise forms.ValidationError(
-                self.error_messages["invalid_choice"], code="invalid_choice"
-            )
-        return super().to_python(value)
 
 
 class IdModelMultipleChoiceField(forms.ModelMultipleChoiceField):

@@ -5,7 +5,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.utils.translation import gettext_lazy as _
 
-from apps.core.ids import IdModelChoiceField, IdModelMultipleChoiceField
+from apps.core.ids import IdModelMultipleChoiceField
 
 
 class GroupNameForm(forms.ModelForm):
@@ -39,7 +39,7 @@ class AuditFilterForm(forms.Form):
 
 
 class MemberAddForm(forms.Form):
-    user = IdModelChoiceField(
+    user = forms.ModelChoiceField(
         queryset=get_user_model().objects.filter(is_active=True),
         error_messages={
             "required": _("Choose a person to add."),
@@ -50,13 +50,22 @@ class MemberAddForm(forms.Form):
     )
 
 
+# Without the submitted value in the message: it is junk, possibly 5,000 characters of it.
+STALE_FORM = _("This form is out of date or was changed. Reload the page and try again.")
+STALE_FORM_ERRORS = {"invalid_choice": STALE_FORM, "invalid_pk_value": STALE_FORM}
+
+
 class GroupPermissionsForm(forms.Form):
     """The grid's Save button: exactly the ticked permissions."""
 
-    permissions = IdModelMultipleChoiceField(queryset=Permission.objects.all(), required=False)
+    permissions = IdModelMultipleChoiceField(
+        queryset=Permission.objects.all(), required=False, error_messages=STALE_FORM_ERRORS
+    )
 
 
 class UserRolesForm(forms.Form):
     """A person's roles: exactly the ticked ones."""
 
-    groups = IdModelMultipleChoiceField(queryset=Group.objects.all(), required=False)
+    groups = IdModelMultipleChoiceField(
+        queryset=Group.objects.all(), required=False, error_messages=STALE_FORM_ERRORS
+    )

@@ -439,7 +439,9 @@ class AuditListView(PermissionRequiredMixin, HtmxPartialMixin, LenientPagination
 
 
 class LockoutListView(RolesPermissionMixin, ListView):
-    """Recent failed logins per (username, IP), with the pairs that are locked out now."""
+    """Recent failed logins per (account, IP), with the pairs that are locked out now. The
+    account is the one the login resolved to, whatever spelling was typed (a login that
+    matches no account is shown folded: see ``apps.accounts.backends.lockout_key``)."""
 
     template_name = "roles/lockout_list.html"
     context_object_name = "attempts"
@@ -454,7 +456,8 @@ class LockoutListView(RolesPermissionMixin, ListView):
 
 
 class LockoutClearView(RolesPermissionMixin, SingleObjectMixin, View):
-    """Lift the lockout (and forget the failures) of one username and IP pair."""
+    """Lift the lockout (and forget the failures) of one account and IP pair: every spelling
+    of that account's username and e-mail address may log in again."""
 
     model = AccessAttempt
     http_method_names = ["post"]

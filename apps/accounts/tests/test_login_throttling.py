@@ -15,7 +15,9 @@ import pytest
 from axes.models import AccessAttempt
 from django.contrib.auth import SESSION_KEY
 from django.contrib.auth.models import Group
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from apps.accounts.backends import lockout_key
@@ -130,3 +132,26 @@ def test_lockouts_page_shows_one_lockout_and_clearing_it_frees_every_spelling(cl
     assert not AccessAttempt.objects.exists()
     for login in ["LIBRARIAN", "Librarian@Example.com", "librarian"]:
         assert signs_in(login), login
+
+
+def test_wrong_passwords_on_the_confirm_password_page_count_against_the_same_account(
+    client, librarian
+):
+    """Sudo mode checks the password through authenticate() with the stored username: its
+    failures and the login form's share one counter, whatever was typed at login."""
+    client.force_login(librarian)
+    url = reverse("accounts:confirm-password")
+    for _ in range(3):
+        client.post(url, {"password": "wrong-password"}, REMOTE_ADDR=CLIENT_IP)
+    assert attempt(Client(), "LIBRARIAN").status_code == HTTPStatus.OK  # the fourth
+    assert attempt(Client(), "librarian@EXAMPLE.com").status_code == HTTPStatus.TOO_MANY_REQUESTS
+    assert not signs_in("Librarian")
+    assert list(AccessAttempt.objects.values_list("username", flat=True)) == ["librarian"]
+
+
+def test_a_failed_login_looks_the_account_up_once_for_the_lockout(client, librarian):
+    with CaptureQueriesContext(connection) as queries:
+        assert attempt(client, "Librarian@Example.com").status_code == HTTPStatus.OK
+    user_lookups = [q["sql"] for q in queries if 'FROM "accounts_user"' in q["sql"]]
+    # One for the authentication backend, one for the lockout key (axes asks three times).
+    assert len(user_lookups) == 2, user_lookups
