@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import re
 import subprocess
+from pathlib import Path
 
 from django.conf import settings
 
@@ -47,3 +49,27 @@ def test_env_list_splits_commas_and_drops_blanks(monkeypatch):
 
     monkeypatch.setenv("DJANGO_TEST_LIST", " a.example , ,b.example,")
     assert env_list("DJANGO_TEST_LIST") == ["a.example", "b.example"]
+
+
+def test_readme_lists_every_environment_variable_the_settings_read():
+    root = Path(__file__).resolve().parents[3]
+    read_pattern = re.compile(
+        r"""(?:os\.environ\.get|os\.environ\[|os\.getenv|env_list|env_bool)\(?\s*["']([A-Z_]+)["']"""
+    )
+    read = {
+        name
+        for path in (root / "project" / "settings").glob("*.py")
+        for name in read_pattern.findall(path.read_text())
+    }
+    readme = (root / "README.md").read_text()
+    table = readme.split("## Configuration", 1)[1].split("\n## ", 1)[0]
+    documented = {
+        name
+        for line in table.splitlines()
+        if line.startswith("| `")
+        for name in re.findall(r"`([A-Z][A-Z_]+)`", line.split("|")[1])
+    }
+    assert read, "found no environment reads: the pattern is broken"
+    assert read - documented == set(), "read by the settings, missing from README"
+    # DJANGO_SETTINGS_MODULE is read by Django itself, before any settings module.
+    assert documented - read - {"DJANGO_SETTINGS_MODULE"} == set(), "in README, read by nothing"

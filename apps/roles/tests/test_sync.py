@@ -56,6 +56,20 @@ def test_setup_roles_is_idempotent(capsys):
         assert held(role.name) == set(role.permissions)
 
 
+def test_setup_groups_is_the_guides_name_for_setup_roles(capsys):
+    """Readers of the permissions guide type `setup_groups`: same options, same work."""
+    Group.objects.filter(name="Librarians").delete()
+    call_command("setup_groups", "--dry-run")
+    dry = capsys.readouterr().out
+    call_command("setup_roles", "--dry-run")
+    assert dry == capsys.readouterr().out
+    assert "Librarians: would create the group" in dry
+    assert not Group.objects.filter(name="Librarians").exists()
+    call_command("setup_groups", "--prune")
+    assert "Librarians: create the group" in capsys.readouterr().out
+    assert held("Librarians") == set(ROLES_BY_NAME["Librarians"].permissions)
+
+
 def test_dry_run_reports_without_writing(capsys):
     Group.objects.filter(name="Viewers").delete()
     out = run("--dry-run", capsys=capsys)
