@@ -2,15 +2,58 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
-from django.db.models import F, QuerySet
-from django.http import HttpRequest
-from django.utils import timezone
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.utils.timesince import timesince
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from .models import Book
-from .services import BookActionError, book_apply_action
+from .services import BookActionError, BookConflictError, book_apply_action, book_update
+
+
+class BookAdminForm(forms.ModelForm):
+    """The admin's book form, with the version the editor loaded: saving over a newer one
+    is refused (optimistic locking, as in the app), never a silent overwrite."""
+
+    loaded_version = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=1)
+
+    class Meta:
+        model = Book
+        # The admin's own form fields; state flags change through actions (see below).
+        fields = ["title", "author", "isbn", "publication_year", "description"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk and not self.is_bound:
+            self.fields["loaded_version"].initial = self.instance.version
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if not self.instance.pk:
+            return cleaned
+        current = Book.objects.select_related("updated_by").get(pk=self.instance.pk)
+        if cleaned.get("loaded_version") != current.version:
+            # Keep what the editor typed; saving again applies it over the current version.
+            self.data = self.data.copy()
+            self.data["loaded_version"] = str(current.version)
+            raise forms.ValidationError(
+                _(
+                    "Changed by %(who)s %(when)s ago while you were editing; it now reads "
+                    "“%(title)s” by %(author)s. Nothing was overwritten. Save again to apply "
+                    "your version over it."
+                ),
+                code="conflict",
+                params={
+                    "who": current.updated_by or _("someone else"),
+                    "when": timesince(current.updated_at),
+                    "title": current.title,
+                    "author": current.author,
+                },
+            )
+        return cleaned
 
 
 @admin.register(Book)
@@ -41,6 +84,7 @@ class BookAdmin(admin.ModelAdmin):
     exclude = ["is_published", "is_archived", "is_featured", "is_premium"]
     list_select_related = False
     actions = ["publish_selected", "archive_selected"]
+    form = BookAdminForm
 
     def has_publish_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perms(["bookshelf.change_book", "bookshelf.can_publish_book"])
@@ -83,11 +127,40 @@ class BookAdmin(admin.ModelAdmin):
 
     def save_model(self, request: HttpRequest, obj: Book, form: Any, change: bool) -> None:
         if not change:
-            obj.created_by = request.user
-        else:
-            # An admin edit is an edit too: editors holding an older version get a conflict.
-            obj.version = F("version") + 1
-            obj.updated_at = timezone.now()
-        obj.updated_by = request.user
-        super().save_model(request, obj, form, change)
-        obj.refresh_from_db(fields=["version"])
+            obj.created_by = obj.updated_by = request.user
+            super().save_model(request, obj, form, change)
+            return
+        # An edit goes through the same conditional UPDATE as the app's: it applies only to
+        # the version the form was checked against (BookConflictError otherwise).
+        model_fields = {field.name for field in Book._meta.concrete_fields}
+        book_update(
+            book=obj,
+            fields={
+                name: form.cleaned_data[name] for name in form.cleaned_data if name in model_fields
+            },
+            expected_version=form.cleaned_data["loaded_version"],
+            user=request.user,
+        )
+        obj.refresh_from_db()
+
+    def changeform_view(
+        self,
+        request: HttpRequest,
+        object_id: str | None = None,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except BookConflictError:
+            # Someone saved between the form's check and this save: nothing was written
+            # (the conditional UPDATE matched no row); show the book as it is now.
+            self.message_user(
+                request,
+                _(
+                    "Someone else saved this book at the same moment. Nothing was overwritten: "
+                    "here it is as it is now; make your change again."
+                ),
+                messages.ERROR,
+            )
+            return HttpResponseRedirect(request.get_full_path())

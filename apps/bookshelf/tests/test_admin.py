@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+import re
 from http import HTTPStatus
 
 import pytest
 from django.urls import reverse
 
 from apps.bookshelf.models import Book
+from apps.bookshelf.services import book_update
 
 from .factories import BookFactory
 
@@ -80,8 +82,59 @@ def test_admin_search_and_edit_bumps_the_version(client, superuser):
             "isbn": "9780441172719",
             "publication_year": 1965,
             "description": "",
+            "loaded_version": 1,  # the version the form was loaded at
         },
     )
     assert response.status_code == HTTPStatus.FOUND, response.text
     book.refresh_from_db()
     assert (book.title, book.version, book.updated_by) == ("Dune (revised)", 2, superuser)
+
+
+def admin_form(client, book) -> dict:
+    """The change form as the admin page serves it (with the version it was loaded at)."""
+    page = client.get(reverse("admin:bookshelf_book_change", args=[book.pk])).text
+    loaded = re.search(r'name="loaded_version" value="(\d+)"', page).group(1)
+    return {
+        "title": book.title,
+        "author": book.author,
+        "isbn": book.isbn or "",
+        "publication_year": book.publication_year,
+        "description": book.description,
+        "loaded_version": loaded,
+    }
+
+
+def test_a_stale_admin_save_is_refused_and_nothing_is_overwritten(client, superuser, editor):
+    """Two writers, one version: the app's editor saves first; the admin's form, loaded
+    before that, must not overwrite it."""
+    book = BookFactory(title="Dune", author="Frank Herbert")
+    client.force_login(superuser)
+    form = admin_form(client, book)
+    book_update(book=book, fields={"title": "Dune (editor)"}, expected_version=1, user=editor)
+
+    url = reverse("admin:bookshelf_book_change", args=[book.pk])
+    response = client.post(url, {**form, "title": "Dune (admin)"})
+    assert response.status_code == HTTPStatus.OK  # the form again, with the conflict
+    assert "while you were editing; it now reads “Dune (editor)”" in response.text
+    assert 'value="Dune (admin)"' in response.text  # what the admin typed is kept
+    book.refresh_from_db()
+    assert (book.title, book.version) == ("Dune (editor)", 2)
+
+    # Saving again, deliberately, applies the admin's version over the editor's.
+    again = re.search(r'name="loaded_version" value="(\d+)"', response.text).group(1)
+    assert again == "2"
+    response = client.post(url, {**form, "title": "Dune (admin)", "loaded_version": again})
+    assert response.status_code == HTTPStatus.FOUND
+    book.refresh_from_db()
+    assert (book.title, book.version, book.updated_by) == ("Dune (admin)", 3, superuser)
+
+
+def test_an_admin_save_without_the_loaded_version_is_refused(client, superuser):
+    book = BookFactory(title="Dune", author="Frank Herbert")
+    client.force_login(superuser)
+    form = {**admin_form(client, book), "title": "Crafted"}
+    del form["loaded_version"]
+    response = client.post(reverse("admin:bookshelf_book_change", args=[book.pk]), form)
+    assert response.status_code == HTTPStatus.OK
+    book.refresh_from_db()
+    assert (book.title, book.version) == ("Dune", 1)
