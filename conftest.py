@@ -5,22 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from django.contrib.auth.models import AnonymousUser, Permission
+from django.contrib.auth.models import AnonymousUser, Group, Permission
 
 from apps.accounts.tests.factories import SuperuserFactory, UserFactory
 
-# The personas' book permissions, as the guide's matrix has them (roles will grant these).
-PERSONA_PERMISSIONS = {
-    "viewer": ["view_book"],
-    "editor": ["view_book", "add_book", "change_book"],
-    "publisher": [
-        "view_book",
-        "add_book",
-        "change_book",
-        "can_publish_book",
-        "can_feature_book",
-    ],
-}
+# Each persona holds its role, as the demo users do. The groups are the ones every test
+# database gets after migrate from apps/roles/definitions.py (the code setup_roles runs), so
+# the tests exercise the real roles, not a copy of their permissions.
+PERSONA_ROLES = {"viewer": "Viewers", "editor": "Editors", "publisher": "Publishers"}
 
 
 def grant(user, *permissions: str):
@@ -46,10 +38,9 @@ def make_user(db) -> Callable:
 
 
 def persona(username: str):
-    return grant(
-        UserFactory(username=username, first_name=username.title()),
-        *(f"bookshelf.{codename}" for codename in PERSONA_PERMISSIONS[username]),
-    )
+    user = UserFactory(username=username, first_name=username.title())
+    user.groups.add(Group.objects.get(name=PERSONA_ROLES[username]))
+    return user
 
 
 @pytest.fixture
