@@ -230,6 +230,35 @@ def group_set_permissions(
     return len(grant), len(revoke)
 
 
+@transaction.atomic
+def group_toggle_column(
+    *, actor: Any, group: Group, action: str, ip: str | None = None
+) -> tuple[int, int]:
+    """A column heading of the permission grid: grant every permission of the column that
+    the actor may change, or revoke them all when the group already holds all of them.
+    Returns (granted, revoked) counts.
+
+    Decided under the roles lock and applied as a change to that column only, so a change
+    made meanwhile elsewhere in the grid is kept. (The view used to work out the group's
+    whole new set before taking the lock and then set exactly that, undoing a concurrent
+    change to another column.)
+    """
+    from .grid import DEFAULT_ACTIONS, column_permissions, permission_grid  # grid imports us
+
+    if action not in DEFAULT_ACTIONS:
+        raise RoleGuardError(_("Unknown column."))
+    _lock_roles(actor)
+    grid = permission_grid(group, actor)
+    column = [c.permission for c in column_permissions(grid, action) if not c.disabled_reason]
+    held = set(group.permissions.values_list("pk", flat=True))
+    if column and all(permission.pk in held for permission in column):
+        grant, revoke = [], column
+    else:
+        grant, revoke = [p for p in column if p.pk not in held], []
+    _apply_permission_changes(actor=actor, group=group, grant=grant, revoke=revoke, ip=ip)
+    return len(grant), len(revoke)
+
+
 def _apply_permission_changes(
     *, actor: Any, group: Group, grant: list[Permission], revoke: list[Permission], ip: str | None
 ) -> bool:

@@ -34,7 +34,7 @@ from .forms import (
     MemberAddForm,
     UserRolesForm,
 )
-from .grid import DEFAULT_ACTIONS, column_permissions, permission_grid
+from .grid import DEFAULT_ACTIONS, permission_grid
 from .models import AuditEntry
 from .services import (
     RoleGuardError,
@@ -44,6 +44,7 @@ from .services import (
     group_rename,
     group_revoke_permission,
     group_set_permissions,
+    group_toggle_column,
     membership_add,
     membership_remove,
     permissions_beyond,
@@ -247,21 +248,11 @@ class GroupPermissionColumnView(GroupWriteView):
 
     def change(self) -> str:
         action = self.kwargs["action"]
-        if action not in DEFAULT_ACTIONS:
-            raise RoleGuardError(_("Unknown column."))
-        grid = permission_grid(self.object, self.request.user)
-        cells = [c for c in column_permissions(grid, action) if not c.disabled_reason]
-        if not cells:
-            return ""
-        held = {p.pk for p in self.object.permissions.all()}
-        column = {c.permission.pk for c in cells}
-        wanted = held - column if column <= held else held | column
-        granted, revoked = group_set_permissions(
-            actor=self.request.user,
-            group=self.object,
-            permissions=Permission.objects.filter(pk__in=wanted),
-            ip=client_ip(self.request),
+        granted, revoked = group_toggle_column(
+            actor=self.request.user, group=self.object, action=action, ip=client_ip(self.request)
         )
+        if not granted and not revoked:
+            return ""
         return _("Column “%(action)s”: %(granted)d granted, %(revoked)d revoked.") % {
             "action": action,
             "granted": granted,

@@ -53,3 +53,61 @@ def test_two_admins_removing_each_other_at_once_leave_a_manager():
         assert sorted(outcomes.values()) == ["refused", "removed"], outcomes
         assert role_managers().count() == 1
     # (SQLite's in-memory test database lets one writer at a time and fails the other.)
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="needs PostgreSQL's row locks (SQLite allows one writer); runs in CI's PostgreSQL pass",
+)
+@pytest.mark.django_db(transaction=True)
+def test_a_column_toggle_keeps_a_change_made_at_the_same_moment_elsewhere():
+    """One admin ticks the "Add" column while another ticks one box in another column:
+    both changes stay. (The column used to be worked out before the lock and then set
+    exactly, undoing the other admin's box.)"""
+    from django.contrib.auth.models import Permission
+
+    from apps.accounts.tests.factories import SuperuserFactory
+    from apps.roles.grid import column_permissions, permission_grid
+    from apps.roles.services import group_grant_permission, group_toggle_column
+
+    viewers = Group.objects.get(name="Viewers")
+    first, second = SuperuserFactory(username="first"), SuperuserFactory(username="second")
+    publish = Permission.objects.get(codename="can_publish_book")
+    view_book = Permission.objects.get(codename="view_book")
+    add_column = {
+        c.permission.pk for c in column_permissions(permission_grid(viewers, first), "add")
+    }
+    assert add_column and publish.pk not in add_column
+
+    def run(change, start: threading.Barrier, errors: list[str]) -> None:
+        try:
+            start.wait(timeout=10)
+            change()
+        except Exception as error:  # noqa: BLE001 — reported below
+            errors.append(f"{type(error).__name__}: {error}")
+        finally:
+            connection.close()
+
+    def toggle_add_column() -> None:
+        group_toggle_column(actor=first, group=viewers, action="add")
+
+    def tick_publish() -> None:
+        group_grant_permission(actor=second, group=viewers, permission=publish)
+
+    for _ in range(5):  # the race has more than one shape; try it a few times
+        viewers.permissions.set([view_book])
+        start = threading.Barrier(2)
+        errors: list[str] = []
+        threads = [
+            threading.Thread(target=run, args=(change, start, errors))
+            for change in (toggle_add_column, tick_publish)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+
+        assert not errors, errors
+        held = set(viewers.permissions.values_list("pk", flat=True))
+        assert add_column <= held, "the column was not granted"
+        assert publish.pk in held, "the other admin's change was undone"
