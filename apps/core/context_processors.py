@@ -6,6 +6,8 @@ from django.conf import settings
 from django.http import HttpRequest
 from django.utils.functional import SimpleLazyObject
 
+from .htmx import browser_path
+
 
 def return_to(request: HttpRequest) -> dict[str, Any]:
     """``return_to``: the page the user is looking at, for ``next`` fields in forms.
@@ -14,10 +16,7 @@ def return_to(request: HttpRequest) -> dict[str, Any]:
     """
 
     def current_page() -> str:
-        htmx = getattr(request, "htmx", None)
-        if htmx and htmx.current_url_abs_path:
-            return htmx.current_url_abs_path
-        return request.get_full_path()
+        return browser_path(request) or request.get_full_path()
 
     return {"return_to": SimpleLazyObject(current_page)}
 

@@ -11,7 +11,14 @@ from django_htmx.http import HttpResponseClientRedirect, reswap, retarget
 
 
 def is_htmx(request: HttpRequest) -> bool:
+    """The one way to ask whether htmx made this request (django-htmx's ``request.htmx``)."""
     return bool(getattr(request, "htmx", False))
+
+
+def browser_path(request: HttpRequest) -> str | None:
+    """For an htmx request, the path of the page in the browser (``HX-Current-URL``, only
+    when it is on this site); None otherwise. The request's own URL is a fragment's."""
+    return request.htmx.current_url_abs_path if is_htmx(request) else None  # type: ignore[attr-defined]
 
 
 def htmx_login_redirect(
@@ -19,7 +26,7 @@ def htmx_login_redirect(
 ) -> HttpResponseClientRedirect:
     """Send the browser (not the fragment) to the login page, then back to the page the
     user was on: the URL of an htmx request is a fragment's, not a page's."""
-    next_path = request.htmx.current_url_abs_path or "/"
+    next_path = browser_path(request) or "/"
     redirect = redirect_to_login(next_path, login_url, redirect_field_name)
     return HttpResponseClientRedirect(redirect["Location"])
 

@@ -78,7 +78,7 @@ class HtmxMessagesMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
-        if not getattr(request, "htmx", False) or 300 <= response.status_code < 400:
+        if not is_htmx(request) or 300 <= response.status_code < 400:
             return response
         if "HX-Redirect" in response or "HX-Location" in response:
             return response

@@ -31,8 +31,10 @@ class HtmxPartialMixin:
         return self.partial_name
 
     def wants_partial(self) -> bool:
-        htmx = getattr(self.request, "htmx", None)  # type: ignore[attr-defined]
-        return bool(htmx) and not htmx.history_restore_request and bool(self.get_partial_name())
+        request = self.request  # type: ignore[attr-defined]
+        if not is_htmx(request) or request.htmx.history_restore_request:
+            return False
+        return bool(self.get_partial_name())
 
     def get_template_names(self) -> list[str]:
         if self.wants_partial():

@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils.http import urlencode
 from django_htmx.http import HttpResponseClientRedirect
 
-from .htmx import is_htmx
+from .htmx import browser_path, is_htmx
 from .net import is_own_url
 from .security import AUTHENTICATED_AT, log_event
 
@@ -35,8 +35,9 @@ def confirm_password_url(next_path: str) -> str:
 
 def _return_path(request: HttpRequest) -> str:
     """The page to come back to: the browser's page, not the URL of the refused POST."""
-    if is_htmx(request) and request.htmx.current_url_abs_path:
-        return request.htmx.current_url_abs_path
+    page = browser_path(request)
+    if page:
+        return page
     referer = request.META.get("HTTP_REFERER", "")
     if is_own_url(request, referer):
         parts = urlsplit(referer)
