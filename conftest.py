@@ -9,9 +9,10 @@ from django.contrib.auth.models import AnonymousUser, Group, Permission
 
 from apps.accounts.tests.factories import SuperuserFactory, UserFactory
 
-# Each persona holds its role, as the demo users do. The groups are the ones every test
-# database gets after migrate from apps/roles/definitions.py (the code setup_roles runs), so
-# the tests exercise the real roles, not a copy of their permissions.
+# The book personas hold their role, as the demo users do. The groups are the ones every
+# test database gets after migrate (post_migrate creates the roles of
+# apps/roles/definitions.py), so the tests exercise the real roles, not a copy of their
+# permissions. (`member` below stays a user without any role.)
 PERSONA_ROLES = {"viewer": "Viewers", "editor": "Editors", "publisher": "Publishers"}
 
 

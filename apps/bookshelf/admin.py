@@ -34,26 +34,49 @@ class BookAdminForm(forms.ModelForm):
         cleaned = super().clean()
         if not self.instance.pk:
             return cleaned
-        current = Book.objects.select_related("updated_by").get(pk=self.instance.pk)
-        if cleaned.get("loaded_version") != current.version:
-            # Keep what the editor typed; saving again applies it over the current version.
-            self.data = self.data.copy()
-            self.data["loaded_version"] = str(current.version)
+        # Locked until the admin's save commits (changeform_view runs in one transaction),
+        # so nobody can slip in between this check and the save on PostgreSQL.
+        current = (
+            Book.objects.select_for_update(of=("self",))
+            .select_related("updated_by")
+            .filter(pk=self.instance.pk)
+            .first()
+        )
+        if current is None:
+            raise forms.ValidationError(
+                _("This book was deleted while you were editing. Nothing was saved."),
+                code="deleted",
+            )
+        loaded = cleaned.get("loaded_version")
+        if loaded == current.version:
+            return cleaned
+        # Keep what the editor typed; saving again applies it over the current version.
+        self.data = self.data.copy()
+        self.data["loaded_version"] = str(current.version)
+        if loaded is None:
             raise forms.ValidationError(
                 _(
-                    "Changed by %(who)s %(when)s ago while you were editing; it now reads "
-                    "“%(title)s” by %(author)s. Nothing was overwritten. Save again to apply "
-                    "your version over it."
+                    "This form is incomplete (it does not say which version you edited). "
+                    "Reload the page and make your change again."
                 ),
-                code="conflict",
-                params={
-                    "who": current.updated_by or _("someone else"),
-                    "when": timesince(current.updated_at),
-                    "title": current.title,
-                    "author": current.author,
-                },
+                code="incomplete",
             )
-        return cleaned
+        raise forms.ValidationError(
+            _(
+                "Changed by %(who)s %(when)s ago while you were editing. It now reads: "
+                "“%(title)s” by %(author)s, ISBN %(isbn)s, %(year)s. Nothing was overwritten. "
+                "Save again to apply your version over it."
+            ),
+            code="conflict",
+            params={
+                "who": current.updated_by or _("someone else"),
+                "when": timesince(current.updated_at),
+                "title": current.title,
+                "author": current.author,
+                "isbn": current.isbn or "—",
+                "year": current.publication_year,
+            },
+        )
 
 
 @admin.register(Book)
@@ -138,7 +161,7 @@ class BookAdmin(admin.ModelAdmin):
             fields={
                 name: form.cleaned_data[name] for name in form.cleaned_data if name in model_fields
             },
-            expected_version=form.cleaned_data["loaded_version"],
+            expected_version=form.cleaned_data.get("loaded_version"),
             user=request.user,
         )
         obj.refresh_from_db()

@@ -115,7 +115,7 @@ def test_a_stale_admin_save_is_refused_and_nothing_is_overwritten(client, superu
     url = reverse("admin:bookshelf_book_change", args=[book.pk])
     response = client.post(url, {**form, "title": "Dune (admin)"})
     assert response.status_code == HTTPStatus.OK  # the form again, with the conflict
-    assert "while you were editing; it now reads “Dune (editor)”" in response.text
+    assert "while you were editing. It now reads: “Dune (editor)” by Frank Herbert" in response.text
     assert 'value="Dune (admin)"' in response.text  # what the admin typed is kept
     book.refresh_from_db()
     assert (book.title, book.version) == ("Dune (editor)", 2)
@@ -136,5 +136,17 @@ def test_an_admin_save_without_the_loaded_version_is_refused(client, superuser):
     del form["loaded_version"]
     response = client.post(reverse("admin:bookshelf_book_change", args=[book.pk]), form)
     assert response.status_code == HTTPStatus.OK
+    assert "This form is incomplete" in response.text
     book.refresh_from_db()
     assert (book.title, book.version) == ("Dune", 1)
+
+
+def test_the_admin_adds_a_book(client, superuser):
+    client.force_login(superuser)
+    response = client.post(
+        reverse("admin:bookshelf_book_add"),
+        {"title": "Solaris", "author": "Stanisław Lem", "isbn": "", "publication_year": 1961},
+    )
+    assert response.status_code == HTTPStatus.FOUND, response.text
+    book = Book.objects.get(title="Solaris")
+    assert (book.version, book.created_by, book.updated_by) == (1, superuser, superuser)

@@ -226,3 +226,28 @@ def test_audit_trail_is_append_only(roleadmin):
         AuditEntry.objects.all().delete()
     with pytest.raises(TypeError):
         AuditEntry.objects.update(group_name="x")
+
+
+def test_a_column_toggle_grants_the_column_then_revokes_it_and_leaves_the_rest():
+    from apps.roles.grid import column_permissions, permission_grid
+    from apps.roles.services import RoleGuardError, group_toggle_column
+
+    boss = SuperuserFactory(username="boss")
+    viewers = role("Viewers")
+    viewers.permissions.add(perm("can_publish_book"))  # another column: must stay as it is
+    column = {c.permission.pk for c in column_permissions(permission_grid(viewers, boss), "add")}
+    audited = AuditEntry.objects.count()
+
+    granted, revoked = group_toggle_column(actor=boss, group=viewers, action="add")
+    held = set(viewers.permissions.values_list("pk", flat=True))
+    assert (granted, revoked) == (len(column), 0) and column <= held
+    assert perm("can_publish_book").pk in held
+    assert AuditEntry.objects.count() == audited + granted  # one row per permission
+
+    assert group_toggle_column(actor=boss, group=viewers, action="add") == (0, len(column))
+    held = set(viewers.permissions.values_list("pk", flat=True))
+    assert not column & held
+    assert {perm("view_book").pk, perm("can_publish_book").pk} <= held
+
+    with pytest.raises(RoleGuardError, match="Unknown column"):
+        group_toggle_column(actor=boss, group=viewers, action="nonsense")
