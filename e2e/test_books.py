@@ -209,6 +209,22 @@ FIELDS = {
 }
 
 
+def open_list_focusing_on_arrival(page: Page, base_url: str, container: str, field: str):
+    """The book list as "manager", with ``field`` focused the instant it appears in
+    ``container`` (see FOCUS_ON_ARRIVAL)."""
+    log_in(page, base_url, "manager")
+    page.goto(f"{base_url}/books/")
+    page.evaluate(FOCUS_ON_ARRIVAL, [container, field])
+
+
+def type_where_focused(page: Page, field, text: str) -> None:
+    """Keystrokes go wherever focus is, spread over longer than htmx's settle delay; focus
+    must be in ``field`` before and after."""
+    expect(field).to_be_focused()
+    page.keyboard.type(text, delay=50)
+    expect(field).to_be_focused()
+
+
 def form_values(form) -> dict[str, str]:
     return {label: form.locator(f"[name={name}]").input_value() for label, name in FIELDS.items()}
 
@@ -219,18 +235,13 @@ def test_focus_placed_in_an_edit_row_at_once_is_never_moved(
     """Focus is set once, when the row arrives, and never taken from where the user put it
     (it used to jump to Title after htmx's settle delay: "1200" landed in the title)."""
     emma = Book.objects.get(title="Emma")
-    log_in(page, live_server.url, "manager")
-    page.goto(f"{live_server.url}/books/")
-    page.evaluate(
-        FOCUS_ON_ARRIVAL, ["#book-rows", "form[data-inline-edit] [name=publication_year]"]
+    open_list_focusing_on_arrival(
+        page, live_server.url, "#book-rows", "form[data-inline-edit] [name=publication_year]"
     )
     open_menu(page, "Emma")
     page.get_by_role("link", name="Edit").click()
     form = page.locator("form[data-inline-edit]")
-    expect(form.get_by_label("Publication year")).to_be_focused()
-    # Keystrokes go wherever focus is, spread over longer than the settle delay.
-    page.keyboard.type("1200", delay=50)
-    expect(form.get_by_label("Publication year")).to_be_focused()
+    type_where_focused(page, form.get_by_label("Publication year"), "1200")
     assert form_values(form) == {
         "Title": "Emma",
         "Author": "Jane Austen",
@@ -248,14 +259,12 @@ def test_focus_placed_in_an_edit_row_at_once_is_never_moved(
 def test_focus_placed_in_the_new_book_row_at_once_is_never_moved(
     page: Page, live_server, catalogue, managing_editor
 ):
-    log_in(page, live_server.url, "manager")
-    page.goto(f"{live_server.url}/books/")
-    page.evaluate(FOCUS_ON_ARRIVAL, ["#book-new-slot", "#book-new [name=author]"])
+    open_list_focusing_on_arrival(
+        page, live_server.url, "#book-new-slot", "#book-new [name=author]"
+    )
     page.get_by_role("link", name="+ New book").click()
     form = page.locator("#book-new form")
-    expect(form.get_by_label("Author")).to_be_focused()
-    page.keyboard.type("Ursula", delay=50)
-    expect(form.get_by_label("Author")).to_be_focused()
+    type_where_focused(page, form.get_by_label("Author"), "Ursula")
     assert form_values(form) == {
         "Title": "",
         "Author": "Ursula",
@@ -271,10 +280,10 @@ def test_moving_to_cancel_in_the_delete_confirmation_at_once_cancels(
     """The confirmation focuses Delete; a user who moves to Cancel straight away and presses
     Enter cancels. (With autofocus, htmx took focus back to Delete after its settle delay,
     and that Enter deleted the book.)"""
-    log_in(page, live_server.url, "manager")
-    page.goto(f"{live_server.url}/books/")
     delete_form = "#book-rows form[action$='/delete/']"
-    page.evaluate(FOCUS_ON_ARRIVAL, ["#book-rows", f"{delete_form} [data-cancel]"])
+    open_list_focusing_on_arrival(
+        page, live_server.url, "#book-rows", f"{delete_form} [data-cancel]"
+    )
     open_menu(page, "Emma")
     page.get_by_role("link", name="Delete…").click()
     cancel = page.locator(delete_form).get_by_role("link", name="Cancel")

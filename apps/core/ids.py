@@ -32,17 +32,13 @@ def parse_id(value: Any) -> int | None:
     return number if 1 <= number <= MAX_ID else None
 
 
-def is_valid_id(value: Any) -> bool:
-    return parse_id(value) is not None
-
-
 class IdModelMultipleChoiceField(forms.ModelMultipleChoiceField):
     """``ModelMultipleChoiceField`` that refuses malformed ids before any query (Django's
     own crashes on SQLite with an id beyond 64 bits)."""
 
     def _check_values(self, value: Iterable[Any]) -> Any:
         for pk in value:
-            if not is_valid_id(pk):
+            if parse_id(pk) is None:
                 raise forms.ValidationError(
                     self.error_messages["invalid_pk_value"],
                     code="invalid_pk_value",

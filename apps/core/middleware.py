@@ -12,6 +12,7 @@ from django_htmx.http import trigger_client_event
 
 from .htmx import htmx_login_redirect, is_htmx, toast_response
 from .security import log_event
+from .views import bad_request
 
 # The client-side event that static/js/app.js turns into toasts.
 MESSAGES_EVENT = "bookshelf:messages"
@@ -60,8 +61,9 @@ class HtmxErrorMiddleware:
             message = _("That no longer exists, or you can't see it. Reload the page.")
             return toast_response(request, message, status=404)
         if isinstance(exception, BadRequest):
-            message = str(exception) or _("That request was not valid. Reload the page.")
-            return toast_response(request, message, status=400)
+            # The same toast as handler400, which Django skips for a view's BadRequest while
+            # DEBUG is on (it shows its debug page, which htmx would swap into the page).
+            return bad_request(request, exception)
         return None
 
 

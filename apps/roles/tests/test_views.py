@@ -400,3 +400,14 @@ def test_a_junk_id_in_a_persons_roles_changes_nothing(client, roleadmin, junk):
     assert "This form is out of date or was changed. Reload the page" in response.text
     assert client.post(url, {"groups": junk}).status_code == HTTPStatus.BAD_REQUEST
     assert list(person.groups.values_list("name", flat=True)) == ["Editors"]
+
+
+def test_with_debug_on_a_junk_id_is_still_a_toast_not_the_debug_page(client, roleadmin, settings):
+    """Django answers a view's BadRequest with its debug page while DEBUG is on (make run),
+    and htmx swaps 400s: the middleware must answer first."""
+    settings.DEBUG = True
+    url = reverse("roles:member-add", args=[role("Editors").pk])
+    response = client.post(url, {"user": "abc"}, **HTMX)
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert response["HX-Retarget"] == "#toasts"
+    assert "<html" not in response.text
