@@ -77,7 +77,14 @@ class ProfileForm(ProfilePhotoFormMixin, forms.ModelForm):
 
     class Meta:
         model = User
-        fields = ["first_name", "last_name", "email", "date_of_birth", "profile_photo"]
+        fields = [
+            "first_name",
+            "last_name",
+            "email",
+            "date_of_birth",
+            "profile_photo",
+            "email_notifications",
+        ]
         widgets = {"date_of_birth": DateInput(format="%Y-%m-%d")}
 
     def __init__(self, *args: Any, request: Any = None, sudo_fresh: bool = False, **kwargs: Any):

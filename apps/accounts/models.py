@@ -25,6 +25,13 @@ class User(AbstractUser):
         _("date of birth"), null=True, blank=True, validators=[DateOfBirthValidator()]
     )
     profile_photo = models.ImageField(_("profile photo"), upload_to=profile_photo_path, blank=True)
+    email_notifications = models.BooleanField(
+        _("e-mail me about reviews"),
+        default=True,
+        help_text=_(
+            "Books submitted for your review, and the outcome of the reviews you asked for."
+        ),
+    )
 
     objects: ClassVar[UserManager] = UserManager()
 

@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from apps.core.ids import parse_id
+from apps.core.policy import PolicyDenied
 
 from .models import Book, BookQuerySet
 from .policy import why_cannot_act
@@ -99,26 +100,38 @@ class BookAdmin(admin.ModelAdmin):
         "publication_year",
         "isbn",
         "is_published",
+        "is_in_review",
         "is_archived",
         "is_featured",
         "is_premium",
         "updated_at",
     ]
-    list_filter = ["is_published", "is_archived", "is_featured", "is_premium", "publication_year"]
+    list_filter = [
+        "is_published",
+        "is_in_review",
+        "is_archived",
+        "is_featured",
+        "is_premium",
+        "publication_year",
+    ]
     search_fields = ["title", "author", "isbn"]
     date_hierarchy = "updated_at"
     readonly_fields = [
         "published_at",
+        "submitted_at",
+        "submitted_by",
+        "review_comment",
         "created_by",
         "updated_by",
         "created_at",
         "updated_at",
         "version",
     ]
-    # State flags change through the actions (and their permissions), not the form.
-    exclude = ["is_published", "is_archived", "is_featured", "is_premium"]
+    # State flags change through the actions (and their permissions), not the form; the
+    # review goes through the app's review queue.
+    exclude = ["is_published", "is_in_review", "is_archived", "is_featured", "is_premium"]
     list_select_related = False
-    actions = ["publish_selected", "archive_selected"]
+    actions = ["approve_selected", "archive_selected"]
     form = BookAdminForm
 
     # The admin asks the same rules as the app (policy.py), about the one book when there is
@@ -129,20 +142,25 @@ class BookAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Book | None = None) -> bool:
         return request.user.has_perm("bookshelf.delete_book", obj)
 
-    def has_publish_permission(self, request: HttpRequest) -> bool:
-        return not why_cannot_act(request.user, "publish")
+    def has_approve_permission(self, request: HttpRequest) -> bool:
+        return not why_cannot_act(request.user, "approve")
 
     def has_archive_permission(self, request: HttpRequest) -> bool:
         return not why_cannot_act(request.user, "archive")
 
     def _apply(self, request: HttpRequest, queryset: QuerySet[Book], action: str) -> None:
         done = skipped = 0
+        refused: list[str] = []
         for book in queryset:
             try:
                 book_apply_action(book=book, action=action, user=request.user)
                 done += 1
             except (BookActionError, Book.DoesNotExist):  # changed or deleted meanwhile
                 skipped += 1
+            except PolicyDenied as refusal:  # about this book: its submitter never approves
+                refused.append(f"“{book.title}”: {refusal}")
+        for sentence in refused:
+            self.message_user(request, sentence, messages.ERROR)
         self.message_user(
             request,
             ngettext("%(count)d book updated.", "%(count)d books updated.", done) % {"count": done},
@@ -160,9 +178,11 @@ class BookAdmin(admin.ModelAdmin):
                 messages.WARNING,
             )
 
-    @admin.action(description=_("Publish selected books"), permissions=["publish"])
-    def publish_selected(self, request: HttpRequest, queryset: QuerySet[Book]) -> None:
-        self._apply(request, queryset, "publish")
+    @admin.action(
+        description=_("Approve and publish selected books (in review)"), permissions=["approve"]
+    )
+    def approve_selected(self, request: HttpRequest, queryset: QuerySet[Book]) -> None:
+        self._apply(request, queryset, "approve")
 
     @admin.action(description=_("Archive selected books"), permissions=["archive"])
     def archive_selected(self, request: HttpRequest, queryset: QuerySet[Book]) -> None:

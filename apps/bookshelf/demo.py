@@ -14,7 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from .isbn import isbn13_check_digit
-from .models import Book
+from .models import Book, BookEvent
 
 # (title, author, year)
 DEMO_BOOKS = [
@@ -86,10 +86,26 @@ def demo_isbn(index: int) -> str:
     return first12 + isbn13_check_digit(first12)
 
 
-def demo_state(index: int) -> dict[str, Any]:
-    """A repeatable mix: mostly published, some drafts, a few archived, featured, premium."""
+# Drafts `editor` submitted: two waiting in the review queue, one sent back with a comment.
+IN_REVIEW = (3, 11)
+CHANGES_REQUESTED = {
+    15: "The description only repeats the title. Add a few sentences about the book itself."
+}
+
+
+def demo_state(index: int, editor: Any = None) -> dict[str, Any]:
+    """A repeatable mix: mostly published, some drafts (two in review, one sent back for
+    changes), a few archived, featured, premium."""
     if index % 10 == 7:
         return {"is_archived": True}
+    if index in IN_REVIEW:
+        return {"is_published": False, "is_in_review": True, "submitted_by": editor}
+    if index in CHANGES_REQUESTED:
+        return {
+            "is_published": False,
+            "review_comment": CHANGES_REQUESTED[index],
+            "submitted_by": editor,
+        }
     if index % 4 == 3:
         return {"is_published": False}
     return {
@@ -111,7 +127,7 @@ def demo_books_create() -> tuple[int, int]:
         isbn = demo_isbn(index)
         if isbn in existing:
             continue
-        state = demo_state(index)
+        state = demo_state(index, editor=author)
         changed = now - datetime.timedelta(hours=7 * index + 1)
         new_books.append(
             Book(
@@ -121,9 +137,11 @@ def demo_books_create() -> tuple[int, int]:
                 isbn=isbn if index % 8 != 5 else None,
                 description=f"{title} ({year}) by {writer}.",
                 published_at=changed if state.get("is_published") else None,
+                submitted_at=changed if state.get("is_in_review") else None,
                 created_by=author,
                 updated_by=author,
-                created_at=changed,
+                # Written two days before it went to review (the history reads in order).
+                created_at=changed - datetime.timedelta(days=2 if "submitted_by" in state else 0),
                 updated_at=changed,
                 **state,
             )
@@ -132,4 +150,43 @@ def demo_books_create() -> tuple[int, int]:
     titles = set(Book.objects.filter(isbn__isnull=True).values_list("title", flat=True))
     new_books = [b for b in new_books if b.isbn or b.title not in titles]
     Book.objects.bulk_create(new_books)
+    _demo_history_create(new_books, author, user_model.objects.filter(username="publisher").first())
     return len(new_books), len(DEMO_BOOKS) - len(new_books)
+
+
+def _demo_history_create(books: list[Book], editor: Any, publisher: Any) -> None:
+    """The history the demo states imply: added by `editor`, submitted, sent back."""
+    created = {
+        book.title: book for book in Book.objects.filter(pk__in=[b.pk for b in books if b.pk])
+    }
+    if not created:  # bulk_create sets no ids on some databases: read them back
+        created = {b.title: b for b in Book.objects.filter(title__in=[b.title for b in books])}
+    events = []
+    for book in created.values():
+        events.append(_event(book, BookEvent.Action.CREATED, editor, book.created_at))
+        if book.is_in_review or book.review_comment:
+            submitted = book.submitted_at or book.updated_at - datetime.timedelta(hours=3)
+            events.append(_event(book, BookEvent.Action.SUBMITTED, editor, submitted))
+        if book.review_comment:
+            events.append(
+                _event(
+                    book,
+                    BookEvent.Action.CHANGES_REQUESTED,
+                    publisher,
+                    book.updated_at,
+                    comment=book.review_comment,
+                )
+            )
+    BookEvent.objects.bulk_create(events)
+
+
+def _event(book: Book, action: str, who: Any, when: Any, comment: str = "") -> BookEvent:
+    return BookEvent(
+        book_id=book.pk,
+        book_title=book.title,
+        action=action,
+        actor_id=getattr(who, "pk", None),
+        actor_username=getattr(who, "username", ""),
+        comment=comment,
+        created_at=when,
+    )

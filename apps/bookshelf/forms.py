@@ -64,3 +64,14 @@ class BookDeleteForm(forms.Form):
             "required": _("This form is incomplete. Reload the page and delete the book again.")
         },
     )
+
+
+class RequestChangesForm(forms.Form):
+    """What the publisher asks the submitter to change: required, it is the whole point."""
+
+    comment = forms.CharField(
+        label=_("What should change?"),
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        error_messages={"required": _("Say what should change: the comment is required.")},
+    )

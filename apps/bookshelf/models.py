@@ -32,6 +32,7 @@ class BookStatus(models.TextChoices):
 
     PUBLISHED = "published", _("Published")
     DRAFT = "draft", _("Drafts")
+    IN_REVIEW = "in_review", _("In review")
     ARCHIVED = "archived", _("Archived")
     FEATURED = "featured", _("Featured")
 
@@ -55,12 +56,24 @@ class BookQuerySet(models.QuerySet):
             case BookStatus.PUBLISHED:
                 return self.filter(is_published=True, is_archived=False)
             case BookStatus.DRAFT:
-                return self.filter(is_published=False, is_archived=False)
+                return self.filter(is_published=False, is_archived=False, is_in_review=False)
+            case BookStatus.IN_REVIEW:
+                return self.filter(is_in_review=True)
             case BookStatus.ARCHIVED:
                 return self.filter(is_archived=True)
             case BookStatus.FEATURED:
                 return self.filter(is_featured=True)
         return self
+
+    def in_review(self) -> BookQuerySet:
+        """The review queue: oldest submission first."""
+        return self.filter(is_in_review=True).order_by("submitted_at", "id")
+
+    def changes_requested_of(self, user: Any) -> BookQuerySet:
+        """Drafts this user submitted that a publisher sent back with a comment."""
+        return self.filter(
+            submitted_by=user, is_in_review=False, is_published=False, is_archived=False
+        ).exclude(review_comment="")
 
     def search(self, query: str) -> BookQuerySet:
         """Title or author containing the words, or an ISBN containing the digits."""
@@ -103,6 +116,23 @@ class Book(models.Model):
     is_archived = models.BooleanField(_("archived"), default=False)
     is_featured = models.BooleanField(_("featured"), default=False)
     is_premium = models.BooleanField(_("premium"), default=False)
+    # The editorial workflow (draft → in review → published): a book in review waits for a
+    # publisher other than its submitter (policy.why_cannot_act, "approve").
+    is_in_review = models.BooleanField(_("in review"), default=False)
+    submitted_at = models.DateTimeField(_("in review since"), null=True, blank=True)
+    # Who submitted it last; kept after the review ends so the submitter hears the outcome
+    # and sees "changes requested". NULL only if that account was deleted.
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("submitted by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="books_submitted",
+    )
+    # The publisher's request for changes, shown to the submitter until they submit again
+    # (every comment stays in the book's history).
+    review_comment = models.TextField(_("changes requested"), blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("created by"),
@@ -143,6 +173,11 @@ class Book(models.Model):
             models.Index(fields=["updated_at"], name="bookshelf_book_updated_idx"),
             models.Index(fields=["is_published", "is_archived"], name="bookshelf_book_status_idx"),
             models.Index(
+                fields=["submitted_at"],
+                name="bookshelf_book_review_idx",
+                condition=Q(is_in_review=True),
+            ),
+            models.Index(
                 fields=["is_featured"],
                 name="bookshelf_book_featured_idx",
                 condition=Q(is_featured=True),
@@ -157,6 +192,17 @@ class Book(models.Model):
                 condition=Q(is_published=True, published_at__isnull=False)
                 | Q(is_published=False, published_at__isnull=True),
                 name="bookshelf_book_published_at_iff_published",
+            ),
+            # In review ⇔ a submission time (as published ⇔ published_at); and only a draft
+            # can be in review.
+            models.CheckConstraint(
+                condition=Q(is_in_review=True, submitted_at__isnull=False)
+                | Q(is_in_review=False, submitted_at__isnull=True),
+                name="bookshelf_book_submitted_at_iff_in_review",
+            ),
+            models.CheckConstraint(
+                condition=Q(is_in_review=False) | Q(is_published=False, is_archived=False),
+                name="bookshelf_book_in_review_is_draft",
             ),
             # The home page only features books a visitor can open.
             models.CheckConstraint(
@@ -181,3 +227,91 @@ class Book(models.Model):
     @property
     def dom_id(self) -> str:
         return f"book-{self.pk}"
+
+
+class BookEventQuerySet(models.QuerySet):
+    def update(self, **kwargs: Any) -> int:
+        raise TypeError("A book's history is append-only.")
+
+    def delete(self) -> Any:
+        raise TypeError("A book's history is append-only.")
+
+    def of_book(self, book_id: int) -> BookEventQuerySet:
+        return self.filter(book_id=book_id).order_by("-created_at", "-id")
+
+
+class BookEvent(models.Model):
+    """One thing that happened to a book: a workflow step, an edit (with each changed field
+    before → after), a state change. Written by ``services`` in the same transaction as the
+    change it records, so one never exists without the other. Append-only.
+
+    The book and the actor are kept as ids plus a snapshot of their names rather than foreign
+    keys, as in the roles audit: the history outlives (and never blocks) deleting either.
+    """
+
+    class Action(models.TextChoices):
+        CREATED = "created", _("added")
+        EDITED = "edited", _("edited")
+        SUBMITTED = "submitted", _("submitted for review")
+        APPROVED = "approved", _("approved and published")
+        CHANGES_REQUESTED = "changes_requested", _("requested changes")
+        WITHDRAWN = "withdrawn", _("withdrew from review")
+        UNPUBLISHED = "unpublished", _("unpublished")
+        FEATURED = "featured", _("featured")
+        UNFEATURED = "unfeatured", _("stopped featuring")
+        ARCHIVED = "archived", _("archived")
+        UNARCHIVED = "unarchived", _("restored from the archive")
+        PREMIUM = "premium", _("changed premium")
+        DELETED = "deleted", _("deleted")
+
+    created_at = models.DateTimeField(_("when"), default=timezone.now)
+    book_id = models.BigIntegerField(_("book id"))
+    book_title = models.CharField(_("book"), max_length=200)
+    action = models.CharField(_("action"), max_length=32, choices=Action.choices)
+    actor_id = models.BigIntegerField(_("actor id"), null=True)
+    actor_username = models.CharField(_("who"), max_length=150, blank=True)
+    comment = models.TextField(_("comment"), blank=True)
+    # {"field": [before, after]} for each field the change touched, as JSON values.
+    changes = models.JSONField(_("changes"), default=dict, blank=True)
+
+    objects = BookEventQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("book history entry")
+        verbose_name_plural = _("book history")
+        ordering = ["-created_at", "-id"]
+        default_permissions = ()
+        indexes = [
+            models.Index(fields=["book_id", "-created_at"], name="bookshelf_event_book_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.actor_username or '?'} {self.get_action_display()} {self.book_title}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None:
+            raise TypeError("A book's history is append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        raise TypeError("A book's history is append-only.")
+
+    @property
+    def changed_fields(self) -> list[tuple[str, Any, Any]]:
+        """(field label, before, after) for display, in the form's order."""
+        labels = {
+            field.name: field.verbose_name
+            for field in Book._meta.get_fields()
+            if hasattr(field, "verbose_name")
+        }
+        return [
+            (str(labels.get(name, name)).capitalize(), _shown(before), _shown(after))
+            for name, (before, after) in self.changes.items()
+        ]
+
+
+def _shown(value: Any) -> Any:
+    """A value of a history entry as a person reads it."""
+    if isinstance(value, bool):
+        return _("yes") if value else _("no")
+    return "—" if value in (None, "") else value

@@ -30,6 +30,7 @@ VIEW = "bookshelf.view_book"
 ADD = "bookshelf.add_book"
 CHANGE = "bookshelf.change_book"
 DELETE = "bookshelf.delete_book"
+PUBLISH = "bookshelf.can_publish_book"
 
 
 # --- Seeing books ---------------------------------------------------------------------------
@@ -62,9 +63,33 @@ def why_cannot_add(user: Any) -> StrOrPromise:
 
 
 def why_cannot_edit(user: Any, book: Book | None = None) -> StrOrPromise:
-    """Editing needs change_book (the editorial workflow will add rules per book here)."""
+    """Editing needs change_book; while a book is in review only publishers edit it (what
+    they review does not change under them). A published book is edited directly: only
+    the step into "published" goes through review."""
     if not holds(user, CHANGE):
         return _("You don't have permission to edit books.")
+    if book is not None and book.is_in_review and not holds(user, PUBLISH):
+        return _(
+            "This book is in review: only publishers can edit it until the review ends. "
+            "Withdraw it from review to change it."
+        )
+    return ""
+
+
+def why_cannot_review(user: Any) -> StrOrPromise:
+    """The review queue is for those who may approve (can_publish_book)."""
+    if not holds(user, PUBLISH):
+        return _("Only publishers can review books.")
+    return ""
+
+
+def why_cannot_read_history(user: Any, book: Book | None = None) -> StrOrPromise:
+    """A book's history (who did what, review comments) is for those who work on books:
+    the people who see drafts."""
+    if not sees_unpublished(user):
+        return _("Only people who may edit books can read their history.")
+    if book is not None:
+        return why_cannot_view(user, book)
     return ""
 
 
@@ -103,18 +128,46 @@ class ActionRule:
 ACTION_RULES: dict[str, ActionRule] = {
     rule.name: rule
     for rule in [
+        # The editorial workflow: draft → in review → published, a second person approving.
         ActionRule(
-            "publish",
-            "bookshelf.can_publish_book",
-            {"is_published": False, "is_archived": False},
-            _("You don't have permission to publish books."),
-            _("Only drafts that are not archived can be published."),
+            "submit",
+            CHANGE,
+            {"is_published": False, "is_archived": False, "is_in_review": False},
+            _("You don't have permission to edit books."),
+            _("Only drafts can be submitted for review."),
+            {"is_in_review": True},
+            _("Already in review: submitted by %(who)s %(when)s."),
+        ),
+        ActionRule(
+            "approve",
+            PUBLISH,
+            {"is_in_review": True},
+            _("You don't have permission to approve books."),
+            _("This book is not in review. Submit it for review first."),
             {"is_published": True},
-            _("Already published: last changed by %(who)s %(when)s."),
+            _("Already published: approved by %(who)s %(when)s."),
+        ),
+        ActionRule(
+            "request_changes",
+            PUBLISH,
+            {"is_in_review": True},
+            _("You don't have permission to review books."),
+            _("This book is not in review."),
+            {"is_in_review": False, "is_published": False, "is_archived": False},
+            _("No longer in review: last changed by %(who)s %(when)s."),
+        ),
+        ActionRule(
+            "withdraw",
+            CHANGE,
+            {"is_in_review": True},
+            _("You don't have permission to edit books."),
+            _("This book is not in review."),
+            {"is_in_review": False, "is_published": False, "is_archived": False},
+            _("No longer in review: last changed by %(who)s %(when)s."),
         ),
         ActionRule(
             "unpublish",
-            "bookshelf.can_publish_book",
+            PUBLISH,
             {"is_published": True},
             _("You don't have permission to unpublish books."),
             _("This book is not published."),
@@ -142,9 +195,9 @@ ACTION_RULES: dict[str, ActionRule] = {
         ActionRule(
             "archive",
             "bookshelf.can_archive_book",
-            {"is_archived": False},
+            {"is_archived": False, "is_in_review": False},
             _("You don't have permission to archive books."),
-            _("This book is already archived."),
+            _("A book in review cannot be archived: withdraw it or finish the review first."),
             {"is_archived": True},
             _("Already archived: last changed by %(who)s %(when)s."),
         ),
@@ -168,12 +221,35 @@ ACTION_RULES: dict[str, ActionRule] = {
 }
 
 
+def why_cannot_approve_own(user: Any, book: Book) -> StrOrPromise:
+    """Four eyes on everything public: the submitter of a book never approves it, whatever
+    their permissions. Checked explicitly because Django says yes to a superuser for every
+    permission; superusers are held to it too."""
+    if book.submitted_by_id is not None and book.submitted_by_id == getattr(user, "pk", None):
+        return _("You submitted this book; another publisher must approve it.")
+    return ""
+
+
+def why_cannot_withdraw(user: Any, book: Book) -> StrOrPromise:
+    """A book in review is taken back by the person who submitted it, or by a publisher."""
+    if book.submitted_by_id == getattr(user, "pk", None) or holds(user, PUBLISH):
+        return ""
+    return _("Only the person who submitted this book, or a publisher, can withdraw it.")
+
+
+# The rules about one book that come on top of the permission, per action.
+OBJECT_RULES = {"approve": why_cannot_approve_own, "withdraw": why_cannot_withdraw}
+
+
 def why_cannot_act(user: Any, action: str, book: Book | None = None) -> StrOrPromise:
     """A state change needs change_book and the action's own permission (publish,
-    feature, archive, premium); the book's state is ``why_not_now``."""
+    feature, archive, premium), and about one book its ``OBJECT_RULES`` (four eyes on
+    approval, who may withdraw); the book's state is ``why_not_now``."""
     rule = ACTION_RULES[action]
     if not (holds(user, CHANGE) and holds(user, rule.permission)):
         return rule.denied
+    if book is not None and action in OBJECT_RULES:
+        return OBJECT_RULES[action](user, book)
     return ""
 
 
@@ -202,9 +278,14 @@ class BookControls:
     edit: bool
     delete: bool
     actions: list[str]  # the state changes allowed and applicable now
+    # Why a button this user would otherwise have is not there, shown in its place: the
+    # four-eyes rule to the submitter, "only publishers edit it now" to an editor.
+    approve_refusal: StrOrPromise = ""
+    edit_refusal: StrOrPromise = ""
 
 
 def book_controls(user: Any, book: Book) -> BookControls:
+    may_approve = holds(user, CHANGE) and holds(user, PUBLISH) and book.is_in_review
     return BookControls(
         edit=not why_cannot_edit(user, book),
         delete=not why_cannot_delete(user, book),
@@ -213,14 +294,18 @@ def book_controls(user: Any, book: Book) -> BookControls:
             for name in ACTION_RULES
             if not why_cannot_act(user, name, book) and not why_not_now(name, book)
         ],
+        approve_refusal=why_cannot_act(user, "approve", book) if may_approve else "",
+        edit_refusal=why_cannot_edit(user, book) if holds(user, CHANGE) else "",
     )
 
 
 def refusals(user: Any, book: Book) -> list[tuple[str, StrOrPromise]]:
     """(permission, sentence) for each book permission this user lacks, one per permission:
     what the detail page's "who can" list explains."""
+    # While in review, editing is the publishers' (who holds change_book does not help).
+    edit_permission = PUBLISH if book.is_in_review and holds(user, CHANGE) else CHANGE
     checks: list[tuple[str, StrOrPromise]] = [
-        (CHANGE, why_cannot_edit(user, book)),
+        (edit_permission, why_cannot_edit(user, book)),
         (DELETE, why_cannot_delete(user, book)),
         *((rule.permission, why_cannot_act(user, name, book)) for name, rule in _first_per_perm()),
     ]
@@ -228,7 +313,7 @@ def refusals(user: Any, book: Book) -> list[tuple[str, StrOrPromise]]:
 
 
 def _first_per_perm() -> list[tuple[str, ActionRule]]:
-    seen: set[str] = set()
+    seen: set[str] = {CHANGE}  # change_book is the edit rule's (submit, withdraw need it)
     first = []
     for name, rule in ACTION_RULES.items():
         if rule.permission not in seen:

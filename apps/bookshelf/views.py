@@ -8,10 +8,11 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.models import Group
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, render
 from django.urls import reverse_lazy
 from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
@@ -23,8 +24,8 @@ from apps.core.mixins import HtmxPartialMixin, LenientPaginationMixin, PolicyReq
 from apps.core.net import safe_next_url
 from apps.core.search import search_text
 
-from .forms import BookDeleteForm, BookForm, BookUpdateForm
-from .models import Book, BookStatus
+from .forms import BookDeleteForm, BookForm, BookUpdateForm, RequestChangesForm
+from .models import Book, BookEvent, BookStatus
 from .policy import (
     refusals,
     sees_unpublished,
@@ -32,6 +33,8 @@ from .policy import (
     why_cannot_add,
     why_cannot_delete,
     why_cannot_edit,
+    why_cannot_read_history,
+    why_cannot_review,
     why_cannot_view,
 )
 from .services import (
@@ -48,6 +51,7 @@ if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise
 
 LIST_TEMPLATE = "bookshelf/book_list.html"
+RECENT_EVENTS = 5  # on the book's page; the rest on its history page
 
 # ?sort= values and the ordering each one means; the id keeps pages stable.
 SORTS = {
@@ -183,6 +187,13 @@ class BookDetailView(CatalogueAccessMixin, HtmxPartialMixin, DetailView):
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
         user = self.request.user
+        if not self.wants_partial() and not why_cannot_read_history(user, self.object):
+            events = list(BookEvent.objects.of_book(self.object.pk)[: RECENT_EVENTS + 1])
+            context.update(
+                may_read_history=True,
+                recent_events=events[:RECENT_EVENTS],
+                more_events=len(events) > RECENT_EVENTS,
+            )
         if user.is_authenticated and not self.wants_partial():
             # What else can be done to this book, why this user can't, and which roles can,
             # so nobody wonders about a missing button.
@@ -304,8 +315,11 @@ class BookDeleteView(PolicyRequiredMixin, HtmxPartialMixin, DeleteView):
 
 
 class BookActionView(PolicyRequiredMixin, SingleObjectMixin, FormView):
-    """POST-only state changes (publish, archive, …): ``services.BOOK_ACTIONS``, each with
-    its rule in ``policy.ACTION_RULES``."""
+    """POST-only state changes (submit, approve, archive, …): ``services.BOOK_ACTIONS``,
+    each with its rule in ``policy.ACTION_RULES``. An htmx post from the book list gets the
+    row back; from the review queue, the queue's row (or nothing once the book has left the
+    queue). A refusal about this one book (four eyes) is the service's ``PolicyDenied``: a
+    403 with its sentence, a toast under htmx."""
 
     action: str = ""
     form_class = forms.Form
@@ -318,9 +332,13 @@ class BookActionView(PolicyRequiredMixin, SingleObjectMixin, FormView):
         return Book.objects.visible_to(self.request.user)
 
     def form_valid(self, form: forms.Form) -> HttpResponse:
-        book = self.get_object()
+        return self.apply(self.get_object())
+
+    def apply(self, book: Book, comment: str = "") -> HttpResponse:
         try:
-            book = book_apply_action(book=book, action=self.action, user=self.request.user)
+            book = book_apply_action(
+                book=book, action=self.action, user=self.request.user, comment=comment
+            )
         except BookActionError as refusal:
             messages.error(self.request, str(refusal))
             book = refusal.current
@@ -328,9 +346,100 @@ class BookActionView(PolicyRequiredMixin, SingleObjectMixin, FormView):
             raise Http404 from None
         else:
             messages.success(self.request, str(BOOK_ACTIONS[self.action].success))
-        if is_htmx(self.request):
-            return render_row(self.request, book)
-        return HttpResponseRedirect(safe_next_url(self.request, book.get_absolute_url()))
+        return respond_with_book(self.request, book)
+
+
+class RequestChangesView(HtmxPartialMixin, BookActionView):
+    """Send a book in review back to its submitter with a comment (required). GET shows the
+    form: a page of its own, or under htmx the row's inline form."""
+
+    action = "request_changes"
+    form_class = RequestChangesForm
+    http_method_names = ["get", "post"]
+    template_name = "bookshelf/book_request_changes.html"
+    partial_template_name = LIST_TEMPLATE
+    partial_name = "book-row-request-changes"
+    context_object_name = "book"
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        self.object = self.get_object()
+        return super().get(request, *args, **kwargs)
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        self.object = self.get_object()
+        return super().post(request, *args, **kwargs)
+
+    def form_valid(self, form: forms.Form) -> HttpResponse:
+        try:
+            return self.apply(self.object, comment=form.cleaned_data["comment"])
+        except ValidationError as error:
+            form.add_error("comment", error)
+            return self.form_invalid(form)
+
+    def form_invalid(self, form: forms.Form) -> HttpResponse:
+        if is_htmx(self.request) and from_review_queue(self.request):
+            return render(
+                self.request,
+                "bookshelf/review_queue.html#review-row",
+                {"book": self.object, "form": form, "waiting_since": self.object.submitted_at},
+            )
+        return super().form_invalid(form)
+
+
+def from_review_queue(request: HttpRequest) -> bool:
+    """An htmx request made from a row of the review queue (its target is that row)."""
+    return is_htmx(request) and (request.htmx.target or "").startswith("review-")
+
+
+def respond_with_book(request: HttpRequest, book: Book) -> HttpResponse:
+    """After a state change: the list's row or the queue's (htmx), else back to the page."""
+    if from_review_queue(request):
+        if not book.is_in_review:
+            return HttpResponse("")  # it has left the queue: its row disappears
+        return render(request, "bookshelf/review_queue.html#review-row", {"book": book})
+    if is_htmx(request):
+        return render_row(request, book)
+    return HttpResponseRedirect(safe_next_url(request, book.get_absolute_url()))
+
+
+class ReviewQueueView(PolicyRequiredMixin, LenientPaginationMixin, ListView):
+    """Books waiting for a publisher, oldest submission first (``can_publish_book``)."""
+
+    template_name = "bookshelf/review_queue.html"
+    context_object_name = "books"
+    paginate_by = 25
+
+    def refusal(self) -> StrOrPromise:
+        return why_cannot_review(self.request.user)
+
+    def get_queryset(self) -> QuerySet[Book]:
+        return Book.objects.in_review().select_related("submitted_by")
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        context["form"] = RequestChangesForm()
+        return context
+
+
+class BookHistoryView(PolicyRequiredMixin, LenientPaginationMixin, ListView):
+    """Everything that happened to one book, newest first (``why_cannot_read_history``)."""
+
+    template_name = "bookshelf/book_history.html"
+    context_object_name = "events"
+    paginate_by = 50
+
+    def refusal(self) -> StrOrPromise:
+        return why_cannot_read_history(self.request.user)
+
+    def get_queryset(self) -> QuerySet[BookEvent]:
+        # A book that is gone (or hidden from this user) has no page: 404.
+        self.book = get_object_or_404(
+            Book.objects.visible_to(self.request.user), pk=self.kwargs["pk"]
+        )
+        return BookEvent.objects.of_book(self.book.pk)
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        return super().get_context_data(book=self.book, **kwargs)
 
 
 def conflict_status(request: HttpRequest) -> int:

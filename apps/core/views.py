@@ -18,6 +18,7 @@ from django.views import View, csrf, defaults
 from django.views.decorators.csrf import csrf_exempt
 from django.views.generic import RedirectView, TemplateView
 
+from apps.bookshelf.desk import editorial_desk
 from apps.roles.definitions import ROLES, Role
 
 from .htmx import is_htmx, toast_response
@@ -64,16 +65,22 @@ ARCHIVED = DeskLink(
     "bookshelf.change_book",
     "?status=archived",
 )
+REVIEW = DeskLink(
+    gettext_lazy("Review queue"), "bookshelf:review-queue", "bookshelf.can_publish_book"
+)
+IN_REVIEW = DeskLink(
+    gettext_lazy("In review"), "bookshelf:book-list", "bookshelf.change_book", "?status=in_review"
+)
 ROLES_PAGE = DeskLink(gettext_lazy("Roles"), "roles:group-list", "roles.manage_roles")
 AUDIT = DeskLink(gettext_lazy("Audit trail"), "roles:audit", "roles.view_audit")
 
 DESK_LINKS: dict[str, tuple[DeskLink, ...]] = {
     "Viewers": (CATALOGUE,),
     "Members": (CATALOGUE,),
-    "Editors": (BOOK_LIST, NEW_BOOK),
-    "Publishers": (BOOK_LIST, DRAFTS, NEW_BOOK),
+    "Editors": (BOOK_LIST, NEW_BOOK, IN_REVIEW),
+    "Publishers": (REVIEW, BOOK_LIST, DRAFTS, NEW_BOOK),
     "Librarians": (BOOK_LIST, ARCHIVED, NEW_BOOK),
-    "Admins": (ROLES_PAGE, AUDIT, BOOK_LIST, NEW_BOOK),
+    "Admins": (ROLES_PAGE, AUDIT, REVIEW, BOOK_LIST, NEW_BOOK),
 }
 # Every declared role, in apps/roles/definitions.py's order.
 DESKS = tuple(Desk(role, DESK_LINKS.get(role.name, ())) for role in ROLES)
@@ -99,6 +106,7 @@ class HomeView(TemplateView):
             # One query for the whole page: has_group reads the same per-request cache.
             names = group_names(self.request.user)
             context.update(
+                editorial=editorial_desk(self.request.user),
                 desks=DESKS,
                 # Roles added on the roles page have no desk: a panel with their name.
                 other_roles=sorted(names - {desk.role.name for desk in DESKS}),

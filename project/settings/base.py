@@ -312,3 +312,5 @@ LOGGING = {
 
 # --- Product switches ---------------------------------------------------------------------
 BOOKSHELF_PUBLIC_CATALOGUE = env_bool("BOOKSHELF_PUBLIC_CATALOGUE", default=True)
+# The address e-mails link to (they are sent outside any request): scheme and host, no slash.
+BOOKSHELF_SITE_URL = (os.environ.get("BOOKSHELF_SITE_URL") or "http://127.0.0.1:8000").rstrip("/")

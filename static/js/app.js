@@ -124,7 +124,10 @@
       observer.disconnect();
       const active = document.activeElement;
       if (active && active !== document.body && active.isConnected) return; // moved on
-      focusNear(next, previous, document.getElementById("book-search"));
+      // The page's own fallback (the review queue's heading), else the book search.
+      const fallback =
+        document.querySelector("[data-focus-fallback]") || document.getElementById("book-search");
+      focusNear(next, previous, fallback);
     });
     observer.observe(body, { childList: true });
   });
