@@ -301,3 +301,91 @@ class RolesGrid:
               return (why ? why.textContent : box.title).trim();
             }"""
         )
+
+
+# --- Scripts and htmx ----------------------------------------------------------------------------
+
+
+def scripts_ready(page: Page) -> None:
+    """app.js has run (it marks <html> with .js): until then the row's ⋯ is a plain link to
+    the book's page and "+ New book" leads to a page of its own."""
+    expect(page.locator("html.js")).to_have_count(1)
+
+
+def htmx_settled(page: Page) -> None:
+    """htmx has bound what it last swapped in (it does so at settle time, about 20 ms after
+    the swap): wait for this before pressing keys or clicking inside new content."""
+    expect(page.locator(".htmx-added, .htmx-settling, .htmx-swapping")).to_have_count(0)
+
+
+def toast(page: Page, text: str) -> Locator:
+    """The toast saying ``text`` (a status, or an alert for an error)."""
+    return page.locator("#toasts .toast").filter(has_text=text)
+
+
+# --- The review queue --------------------------------------------------------------------------
+
+FOUR_EYES_REFUSAL = "You submitted this book; another publisher must approve it."
+
+
+@dataclass
+class ReviewQueue:
+    """/books/review/: the books in review, each row with "Approve and publish" (unless the
+    publisher submitted it) and "Request changes…" (a <details> with the comment form)."""
+
+    page: Page
+    base_url: str = ""
+
+    def open(self) -> ReviewQueue:
+        self.page.goto(f"{self.base_url}/books/review/")
+        expect(self.page.get_by_role("heading", level=1)).to_have_text("Review")
+        return self
+
+    @property
+    def rows(self) -> Locator:
+        return self.page.locator("tr[id^='review-']")
+
+    def row(self, title: str) -> Locator:
+        """The row of the book called exactly ``title``."""
+        return self.rows.filter(has=self.page.get_by_role("link", name=title, exact=True))
+
+    def titles(self) -> list[str]:
+        return self.rows.locator("td.review-book > a").all_inner_texts()
+
+    def approve_button(self, title: str) -> Locator:
+        return self.row(title).get_by_role("button", name="Approve and publish")
+
+    def approve(self, title: str) -> None:
+        """Approve and publish ``title``; its row fades out and leaves the queue."""
+        row = self.row(title)
+        expect(row).to_have_count(1)
+        self.approve_button(title).click()
+        expect(row).to_have_count(0)
+
+    def request_changes_form(self, title: str) -> Locator:
+        """Open ``title``'s "Request changes…" (unless it is open: after a refusal the row
+        comes back with it open) and return its form."""
+        row = self.row(title)
+        details = row.locator("details").filter(
+            has=self.page.locator("summary", has_text="Request changes…")
+        )
+        if details.get_attribute("open") is None:
+            details.locator("summary").click()
+        form = row.locator("form").filter(has=self.page.get_by_label("What should change?"))
+        expect(form.get_by_label("What should change?")).to_be_visible()
+        return form
+
+    def request_changes(self, title: str, comment: str) -> None:
+        """Send ``title`` back to its submitter with ``comment`` (the row then leaves the
+        queue, or under no JavaScript the queue is loaded again without it)."""
+        form = self.request_changes_form(title)
+        form.get_by_label("What should change?").fill(comment)
+        form.get_by_role("button", name="Send back for changes").click()
+        expect(self.row(title)).to_have_count(0)
+
+
+def review_link(page: Page) -> Locator:
+    """The navbar's "Review" link, its name carrying the count ("Review 3 waiting")."""
+    return page.get_by_role("navigation", name="Main").get_by_role(
+        "link", name=re.compile(r"^Review\b")
+    )

@@ -370,15 +370,16 @@ def test_a_stale_menu_says_who_got_there_first_and_times_are_short(
     log_in(page, live_server.url, "chief")
     page.goto(f"{live_server.url}/books/?q=A Draft")
     Book.objects.filter(title="A Draft").update(
-        is_published=True,
-        published_at=timezone.now(),
+        is_in_review=True,
+        submitted_at=timezone.now(),
+        submitted_by=ada,
         updated_by=ada,
         updated_at=timezone.now() - timezone.timedelta(minutes=3, seconds=30),
     )
     open_menu(page, "A Draft")
-    page.get_by_role("button", name="Publish").click()
+    page.get_by_role("button", name="Submit for review").click()
     expect(page.get_by_role("alert")).to_contain_text(
-        "Already published: last changed by Ada Lovelace 3\xa0minutes ago."
+        "Already in review: submitted by Ada Lovelace 3\xa0minutes ago."
     )
     updated = row(page, "A Draft").locator("time")
     expect(updated).to_have_text("3\xa0minutes ago")

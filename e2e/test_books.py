@@ -1,4 +1,4 @@
-"""The book list in a real browser: search, create, inline edit, publish, delete, refusals."""
+"""The book list in a real browser: search, create, inline edit, submit, delete, refusals."""
 
 from __future__ import annotations
 
@@ -63,7 +63,7 @@ def open_menu(page: Page, title: str) -> None:
     page.get_by_role("button", name=f"Actions for {title}").click()
 
 
-def test_editor_searches_creates_edits_publishes_and_deletes(
+def test_editor_searches_creates_edits_submits_and_deletes(
     page: Page, live_server, catalogue, managing_editor
 ):
     page.set_viewport_size({"width": 1280, "height": 800})
@@ -106,11 +106,15 @@ def test_editor_searches_creates_edits_publishes_and_deletes(
     expect(row(page, "Solaris (1961)")).to_be_visible()
     expect(page.get_by_role("status").filter(has_text="Book saved")).to_be_visible()
 
-    # Publish from the row menu.
+    # Submit it for review from the row menu; nobody approves their own submission.
     open_menu(page, "Solaris (1961)")
-    page.get_by_role("button", name="Publish").click()
-    expect(row(page, "Solaris (1961)").get_by_text("Published")).to_be_visible()
-    expect(page.get_by_role("status").filter(has_text="Book published")).to_be_visible()
+    page.get_by_role("button", name="Submit for review").click()
+    expect(row(page, "Solaris (1961)").get_by_text("In review")).to_be_visible()
+    expect(page.get_by_role("status").filter(has_text="Submitted for review")).to_be_visible()
+    open_menu(page, "Solaris (1961)")
+    expect(page.get_by_role("button", name="Withdraw from review")).to_be_visible()
+    expect(page.get_by_role("button", name="Approve and publish")).to_have_count(0)
+    page.keyboard.press("Escape")
 
     # Delete: an inline confirmation, then the row goes.
     open_menu(page, "Solaris (1961)")

@@ -231,7 +231,10 @@ def why_cannot_approve_own(user: Any, book: Book) -> StrOrPromise:
 
 
 def why_cannot_withdraw(user: Any, book: Book) -> StrOrPromise:
-    """A book in review is taken back by the person who submitted it, or by a publisher."""
+    """A book in review is taken back by the person who submitted it, or by a publisher.
+    (A book not in review: ``why_not_now`` says so.)"""
+    if not book.is_in_review:
+        return ""
     if book.submitted_by_id == getattr(user, "pk", None) or holds(user, PUBLISH):
         return ""
     return _("Only the person who submitted this book, or a publisher, can withdraw it.")

@@ -22,6 +22,7 @@ from django.views.generic.detail import SingleObjectMixin
 from apps.core.htmx import is_htmx
 from apps.core.mixins import HtmxPartialMixin, LenientPaginationMixin, PolicyRequiredMixin
 from apps.core.net import safe_next_url
+from apps.core.policy import enforce
 from apps.core.search import search_text
 
 from .forms import BookDeleteForm, BookForm, BookUpdateForm, RequestChangesForm
@@ -247,6 +248,13 @@ class BookUpdateView(PolicyRequiredMixin, HtmxPartialMixin, UpdateView):
 
     def get_queryset(self) -> QuerySet[Book]:
         return Book.objects.visible_to(self.request.user)
+
+    def get_object(self, queryset: QuerySet[Book] | None = None) -> Book:
+        # The rule about this book (in review: publishers only) before the form opens, not
+        # only when it is saved (book_update enforces it again).
+        book = super().get_object(queryset)
+        enforce(why_cannot_edit(self.request.user, book))
+        return book
 
     def form_valid(self, form: BookUpdateForm) -> HttpResponse:
         try:

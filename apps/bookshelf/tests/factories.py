@@ -25,3 +25,10 @@ class BookFactory(factory.django.DjangoModelFactory):
 class PublishedBookFactory(BookFactory):
     is_published = True
     published_at = factory.LazyFunction(timezone.now)
+
+
+class InReviewBookFactory(BookFactory):
+    """A draft waiting in the review queue; pass ``submitted_by`` (its submitter)."""
+
+    is_in_review = True
+    submitted_at = factory.LazyFunction(timezone.now)

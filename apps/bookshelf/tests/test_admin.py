@@ -9,7 +9,7 @@ from django.urls import reverse
 from apps.bookshelf.models import Book
 from apps.bookshelf.services import book_update
 
-from .factories import BookFactory, PublishedBookFactory
+from .factories import BookFactory, InReviewBookFactory, PublishedBookFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -29,40 +29,50 @@ def test_actions_are_absent_without_their_permissions(client, make_user):
     client.force_login(staff(make_user, "bookshelf.view_book", "bookshelf.change_book"))
     response = client.get(CHANGELIST)
     assert response.status_code == HTTPStatus.OK
-    assert not {"publish_selected", "archive_selected"} & action_names(response)
+    assert not {"approve_selected", "archive_selected"} & action_names(response)
 
 
-def test_publish_action_is_offered_with_its_permission(client, make_user):
+def test_approve_action_is_offered_with_the_publish_permission(client, make_user):
     user = staff(
         make_user, "bookshelf.view_book", "bookshelf.change_book", "bookshelf.can_publish_book"
     )
     client.force_login(user)
     names = action_names(client.get(CHANGELIST))
-    assert "publish_selected" in names
+    assert "approve_selected" in names
     assert "archive_selected" not in names
 
 
-def test_publish_action_publishes_drafts_and_skips_the_rest(client, superuser):
-    drafts = BookFactory.create_batch(2)
-    archived = BookFactory(is_archived=True)
+def test_approve_action_publishes_books_in_review_and_skips_the_rest(client, superuser, editor):
+    in_review = InReviewBookFactory.create_batch(2, submitted_by=editor)
+    draft = BookFactory()
     client.force_login(superuser)
     response = client.post(
         CHANGELIST,
-        {
-            "action": "publish_selected",
-            "_selected_action": [b.pk for b in [*drafts, archived]],
-        },
+        {"action": "approve_selected", "_selected_action": [b.pk for b in [*in_review, draft]]},
         follow=True,
     )
     assert "2 books updated." in response.text
     assert "1 book skipped" in response.text
     assert Book.objects.filter(is_published=True).count() == 2
+    assert not Book.objects.get(pk=draft.pk).is_published  # a draft needs review first
+
+
+def test_approve_action_refuses_the_superusers_own_submission(client, superuser):
+    own = InReviewBookFactory(submitted_by=superuser, title="Mine")
+    client.force_login(superuser)
+    response = client.post(
+        CHANGELIST, {"action": "approve_selected", "_selected_action": [own.pk]}, follow=True
+    )
+    assert "“Mine”: You submitted this book; another publisher must approve it." in response.text
+    own.refresh_from_db()
+    assert own.is_in_review
+    assert not own.is_published
 
 
 def test_crafted_action_post_without_permission_changes_nothing(client, make_user):
-    book = BookFactory()
+    book = InReviewBookFactory()
     client.force_login(staff(make_user, "bookshelf.view_book", "bookshelf.change_book"))
-    client.post(CHANGELIST, {"action": "publish_selected", "_selected_action": [book.pk]})
+    client.post(CHANGELIST, {"action": "approve_selected", "_selected_action": [book.pk]})
     book.refresh_from_db()
     assert not book.is_published
 

@@ -14,8 +14,9 @@ pytestmark = pytest.mark.django_db
 LIST_URL = reverse("bookshelf:book-list")
 
 # Signed in: session, user, the user's permissions, their group permissions, the count,
-# the page of books. Template checks (perms, row menus) reuse the cached permissions.
-SIGNED_IN_QUERIES = 6
+# the page of books, and (for publishers) the navbar's count of books in review. Template
+# checks (perms, row menus) reuse the cached permissions.
+SIGNED_IN_QUERIES = 7
 # Anonymous: the count and the page of books.
 ANONYMOUS_QUERIES = 2
 

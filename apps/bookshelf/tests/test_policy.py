@@ -13,6 +13,7 @@ from http import HTTPStatus
 import pytest
 from django.contrib.auth.models import Group
 from django.urls import reverse
+from django.utils import timezone
 
 from apps.accounts.tests.factories import UserFactory
 from apps.bookshelf import policy
@@ -31,13 +32,38 @@ STATES = {
     "featured": {"is_published": True, "is_featured": True},
     "archived": {"is_archived": True},
     "premium draft": {"is_premium": True},
+    # Submitted by someone else, and by the person acting (the four-eyes rule).
+    "in review": {"is_in_review": True},
+    "own in review": {"is_in_review": True, "own": True},
+    "changes requested": {"review_comment": "Fix the title."},
 }
+FLAGS = ("is_published", "is_featured", "is_archived", "is_premium", "is_in_review")
 
 
-def make_book(state: str) -> Book:
-    fields = STATES[state]
-    factory = PublishedBookFactory if fields.get("is_published") else BookFactory
-    return factory(**{k: v for k, v in fields.items() if k != "is_published"})
+def state_fields(state: str, user) -> dict:
+    """The columns of ``state``, every flag given (so a book can be put back into it)."""
+    fields = {k: v for k, v in STATES[state].items() if k != "own"}
+    submitted = fields.get("is_in_review") or "review_comment" in fields
+    return {
+        **{flag: False for flag in FLAGS},
+        "review_comment": "",
+        **fields,
+        "published_at": timezone.now() if fields.get("is_published") else None,
+        "submitted_at": timezone.now() if fields.get("is_in_review") else None,
+        "submitted_by": (user if STATES[state].get("own") else other_submitter())
+        if submitted
+        else None,
+    }
+
+
+def other_submitter():
+    """The person who submitted the books in review that are not the actor's own."""
+    existing = UserFactory._meta.model.objects.filter(username="submitter").first()
+    return existing or UserFactory(username="submitter")
+
+
+def make_book(state: str, user=None) -> Book:
+    return BookFactory(**state_fields(state, user))
 
 
 def people():
@@ -79,7 +105,9 @@ def controls_on_detail_page(client, book: Book) -> set[str] | None:
     if f'href="{reverse("bookshelf:book-delete", args=[book.pk])}"' in page:
         shown.add("delete")
     for name, action in BOOK_ACTIONS.items():
-        if f'action="{reverse(action.url_name, args=[book.pk])}"' in page:
+        url = reverse(action.url_name, args=[book.pk])
+        # A button posting to it, or (request changes, which needs a comment) a link to its form.
+        if f'action="{url}"' in page or f'href="{url}?' in page:
             shown.add(name)
     return shown
 
@@ -88,7 +116,7 @@ def controls_on_detail_page(client, book: Book) -> set[str] | None:
 def test_every_control_shown_is_accepted_and_every_one_hidden_is_refused(client, state):
     for who, user in people().items():
         client.force_login(user)
-        book = make_book(state)
+        book = make_book(state, user)
         shown = controls_on_detail_page(client, book)
         label = f"{who} / {state}"
         if shown is None:
@@ -115,7 +143,11 @@ def test_every_control_shown_is_accepted_and_every_one_hidden_is_refused(client,
             state_refusal = policy.why_not_now(name, book)
             offered = name in controls_on_detail_page(client, book)
             assert offered == (not permission_refusal and not state_refusal), f"{label} {name}"
-            response = client.post(reverse(BOOK_ACTIONS[name].url_name, args=[book.pk]), **HTMX)
+            response = client.post(
+                reverse(BOOK_ACTIONS[name].url_name, args=[book.pk]),
+                {"comment": "Please look at the title."},  # what request changes needs
+                **HTMX,
+            )
             changed = Book.objects.get(pk=book.pk).version != version
             assert changed == offered, f"{label} {name}"
             if permission_refusal:
@@ -125,13 +157,11 @@ def test_every_control_shown_is_accepted_and_every_one_hidden_is_refused(client,
                 assert toasts(response) == [{"message": str(state_refusal), "level": "danger"}]
             if changed:  # put it back, so each action is tried on the state under test
                 Book.objects.filter(pk=book.pk).update(
-                    **STATES[state],
                     **{
-                        f: False
-                        for f in ("is_published", "is_featured", "is_archived", "is_premium")
-                        if f not in STATES[state]
-                    },
-                    published_at=book.published_at,
+                        **state_fields(state, user),
+                        "published_at": book.published_at,
+                        "submitted_at": book.submitted_at,
+                    }
                 )
 
         # Delete last: offered exactly when the server deletes it.

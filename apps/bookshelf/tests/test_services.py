@@ -16,7 +16,7 @@ from apps.bookshelf.services import (
 )
 from apps.core.policy import PolicyDenied
 
-from .factories import BookFactory, PublishedBookFactory
+from .factories import BookFactory, InReviewBookFactory, PublishedBookFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -28,9 +28,12 @@ NEW_BOOK = {
 }
 
 
-def test_publish_sets_the_date_bumps_the_version_and_records_who(superuser):
-    book = BookFactory()
-    fresh = book_apply_action(book=book, action="publish", user=superuser)
+def test_approve_publishes_sets_the_date_bumps_the_version_and_records_who(superuser, editor):
+    book = InReviewBookFactory(submitted_by=editor)
+    fresh = book_apply_action(book=book, action="approve", user=superuser)
+    assert not fresh.is_in_review
+    assert fresh.submitted_at is None
+    assert fresh.submitted_by == editor  # kept: the submitter hears of it, sees it as theirs
     assert fresh.is_published
     assert fresh.published_at is not None
     assert fresh.version == book.version + 1
@@ -40,17 +43,25 @@ def test_publish_sets_the_date_bumps_the_version_and_records_who(superuser):
 def test_an_action_that_does_not_apply_is_refused_and_changes_nothing(superuser):
     book = PublishedBookFactory()
     with pytest.raises(BookActionError, match="Already published") as excinfo:
-        book_apply_action(book=book, action="publish", user=superuser)
+        book_apply_action(book=book, action="approve", user=superuser)
     assert excinfo.value.current.version == book.version
     book.refresh_from_db()
     assert book.version == 1
 
 
-def test_a_stale_object_cannot_publish_an_archived_book(superuser):
+def test_a_stale_object_cannot_approve_a_withdrawn_book(superuser, editor):
+    book = InReviewBookFactory(submitted_by=editor)
+    book_apply_action(book=Book.objects.get(pk=book.pk), action="withdraw", user=editor)
+    with pytest.raises(BookActionError, match="No longer in review|not in review"):
+        book_apply_action(book=book, action="approve", user=superuser)  # `book`: in review
+    book.refresh_from_db()
+    assert not book.is_published
+
+
+def test_a_draft_cannot_be_published_without_review(superuser):
     book = BookFactory()
-    Book.objects.filter(pk=book.pk).update(is_archived=True)  # someone else, meanwhile
-    with pytest.raises(BookActionError):
-        book_apply_action(book=book, action="publish", user=superuser)  # `book` says draft
+    with pytest.raises(BookActionError, match="Submit it for review first"):
+        book_apply_action(book=book, action="approve", user=superuser)
     book.refresh_from_db()
     assert not book.is_published
 
@@ -62,12 +73,18 @@ def test_unpublish_and_archive_also_unfeature(superuser):
     assert not book_apply_action(book=book, action="archive", user=superuser).is_featured
 
 
-def test_premium_toggles_in_sql_so_two_toggles_cancel_out(superuser):
+def test_premium_toggle_from_a_stale_object_is_refused_not_lost(superuser):
     book = BookFactory(is_premium=False)
     stale = Book.objects.get(pk=book.pk)
     assert book_apply_action(book=book, action="premium", user=superuser).is_premium
-    # A second request holding the stale object still flips the current value.
-    assert not book_apply_action(book=stale, action="premium", user=superuser).is_premium
+    # A second request deciding on the old row is told, and changes nothing…
+    with pytest.raises(BookActionError, match="changed while you were acting"):
+        book_apply_action(book=stale, action="premium", user=superuser)
+    assert Book.objects.get(pk=book.pk).is_premium
+    # …while one made on the row as it is now flips it back.
+    assert not book_apply_action(
+        book=Book.objects.get(pk=book.pk), action="premium", user=superuser
+    ).is_premium
 
 
 def test_update_saves_when_the_version_matches(editor):
@@ -98,8 +115,13 @@ def test_actions_offered_follow_permissions_and_state(viewer, editor, publisher,
     draft = BookFactory()
     published = PublishedBookFactory()
     assert offered(draft, viewer) == []
-    assert offered(draft, editor) == []
-    assert offered(draft, publisher) == ["publish"]
+    assert offered(draft, editor) == ["submit"]
+    assert offered(draft, publisher) == ["submit"]
+    in_review = InReviewBookFactory(submitted_by=editor)
+    assert offered(in_review, editor) == ["withdraw"]
+    assert offered(in_review, publisher) == ["approve", "request_changes", "withdraw"]
+    own = InReviewBookFactory(submitted_by=publisher)
+    assert offered(own, publisher) == ["request_changes", "withdraw"]  # four eyes
     assert offered(published, publisher) == [
         "unpublish",
         "feature",
@@ -115,6 +137,10 @@ def test_actions_offered_follow_permissions_and_state(viewer, editor, publisher,
 def test_every_action_needs_change_book_and_its_own_permission(make_user):
     book = BookFactory()
     for name, rule in ACTION_RULES.items():
+        if rule.permission == "bookshelf.change_book":  # submit, withdraw: change_book alone
+            with pytest.raises(PolicyDenied, match=str(rule.denied)):
+                book_apply_action(book=book, action=name, user=make_user("bookshelf.view_book"))
+            continue
         assert rule.permission.startswith("bookshelf.can_")
         only_the_action = make_user(rule.permission)
         only_change = make_user("bookshelf.change_book")
@@ -125,11 +151,13 @@ def test_every_action_needs_change_book_and_its_own_permission(make_user):
         assert not why_cannot_act(both, name, book)
 
 
-def test_version_counter_only_moves_forward(superuser):
+def test_version_counter_only_moves_forward(superuser, publisher):
     book = BookFactory()
-    for action in ("publish", "feature", "unfeature", "archive", "unarchive"):
+    book = book_apply_action(book=book, action="submit", user=superuser)
+    book = book_apply_action(book=book, action="approve", user=publisher)
+    for action in ("feature", "unfeature", "archive", "unarchive"):
         book = book_apply_action(book=book, action=action, user=superuser)
-    assert book.version == 6
+    assert book.version == 7
     assert Book.objects.filter(pk=book.pk, version=F("version")).count() == 1
 
 
@@ -179,13 +207,18 @@ def test_delete_needs_its_permission_and_to_see_the_book(editor, make_user):
     assert Book.objects.filter(pk=draft.pk).exists()
 
 
-def test_two_state_changes_on_one_version_both_apply_in_order_or_refuse(publisher, superuser):
-    """A publisher and a librarian act on the same loaded draft: publish, then archive from
-    the stale copy; both are decided on the row as it is, never on the stale copy."""
-    book = BookFactory()
+def test_a_decision_on_a_stale_copy_is_refused_whoever_got_there_first(
+    publisher, superuser, editor
+):
+    """A publisher and a librarian act on the same loaded book: approve, then archive from
+    the stale copy. The archive was decided about a book in review; it is refused with
+    what happened, never applied to a book it was not decided about."""
+    book = InReviewBookFactory(submitted_by=editor)
     stale = Book.objects.get(pk=book.pk)
-    book_apply_action(book=book, action="publish", user=publisher)
-    archived = book_apply_action(book=stale, action="archive", user=superuser)
-    assert (archived.is_published, archived.is_archived, archived.version) == (True, True, 3)
-    with pytest.raises(BookActionError, match="Already published: last changed by Ada"):
-        book_apply_action(book=stale, action="publish", user=publisher)
+    book_apply_action(book=book, action="approve", user=publisher)
+    with pytest.raises(BookActionError, match="changed while you were acting"):
+        book_apply_action(book=stale, action="archive", user=superuser)
+    current = Book.objects.get(pk=book.pk)
+    assert (current.is_published, current.is_archived, current.version) == (True, False, 2)
+    with pytest.raises(BookActionError, match="Already published: approved by"):
+        book_apply_action(book=stale, action="approve", user=superuser)

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from apps.bookshelf.models import Book
 
-from .factories import BookFactory, PublishedBookFactory
+from .factories import BookFactory, InReviewBookFactory, PublishedBookFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -107,21 +107,23 @@ def test_search_terms_are_escaped(client, editor):
 
 
 def test_row_menus_offer_only_what_the_user_may_do(client, editor, publisher, viewer):
-    draft = BookFactory()
+    draft = InReviewBookFactory(submitted_by=editor)
     edit_url = reverse("bookshelf:book-update", args=[draft.pk])
-    publish_url = reverse("bookshelf:book-publish", args=[draft.pk])
+    approve_url = reverse("bookshelf:book-approve", args=[draft.pk])
+    withdraw_url = reverse("bookshelf:book-withdraw", args=[draft.pk])
     delete_url = reverse("bookshelf:book-delete", args=[draft.pk])
 
     client.force_login(publisher)
     page = client.get(LIST_URL).text
     assert edit_url in page
-    assert publish_url in page
+    assert approve_url in page
     assert delete_url not in page
 
-    client.force_login(editor)
+    client.force_login(editor)  # the submitter: may withdraw, may not edit while in review
     page = client.get(LIST_URL).text
-    assert edit_url in page
-    assert publish_url not in page
+    assert withdraw_url in page
+    assert edit_url not in page
+    assert approve_url not in page
 
     PublishedBookFactory()
     client.force_login(viewer)
@@ -350,27 +352,27 @@ def test_delete_only_reaches_books_the_user_can_see(client, make_user):
 # --- State changes -------------------------------------------------------------------------
 
 
-def test_publish_with_htmx_returns_the_row_and_a_toast(client, publisher):
-    book = BookFactory()
+def test_publish_with_htmx_approves_and_returns_the_row_and_a_toast(client, publisher, editor):
+    book = InReviewBookFactory(submitted_by=editor)
     client.force_login(publisher)
     response = client.post(reverse("bookshelf:book-publish", args=[book.pk]), **HTMX)
     assert response.status_code == HTTPStatus.OK
     assert response.text.lstrip().startswith(f'<tr id="book-{book.pk}"')
     assert "Published</span>" in response.text
-    assert toasts(response) == [{"message": "Book published", "level": "success"}]
+    assert toasts(response) == [{"message": "Approved: the book is published", "level": "success"}]
     book.refresh_from_db()
     assert book.is_published
 
 
-def test_publish_without_javascript_redirects_back(client, publisher):
-    book = BookFactory()
+def test_publish_without_javascript_redirects_back(client, publisher, editor):
+    book = InReviewBookFactory(submitted_by=editor)
     client.force_login(publisher)
     response = client.post(
         reverse("bookshelf:book-publish", args=[book.pk]), {"next": "/books/?page=2"}
     )
     assert response["Location"] == "/books/?page=2"
     response = client.get(response["Location"])
-    assert "Book published" in response.text
+    assert "Approved: the book is published" in response.text
 
 
 def test_an_action_that_no_longer_applies_explains_and_shows_the_truth(client, publisher, editor):
@@ -384,15 +386,18 @@ def test_an_action_that_no_longer_applies_explains_and_shows_the_truth(client, p
     assert "Published</span>" in response.text
     assert toasts(response) == [
         {
-            "message": f"Already published: last changed by {editor} 1\xa0minute ago.",
+            "message": f"Already published: approved by {editor} 1\xa0minute ago.",
             "level": "danger",
         }
     ]
-    # A state it can't get to from here (archived) states the rule instead.
-    archived = BookFactory(is_archived=True)
-    response = client.post(reverse("bookshelf:book-publish", args=[archived.pk]), **HTMX)
+    # A state it can't get to from here (a draft) states the rule instead.
+    draft = BookFactory()
+    response = client.post(reverse("bookshelf:book-publish", args=[draft.pk]), **HTMX)
     assert toasts(response) == [
-        {"message": "Only drafts that are not archived can be published.", "level": "danger"}
+        {
+            "message": "This book is not in review. Submit it for review first.",
+            "level": "danger",
+        }
     ]
 
 
@@ -403,7 +408,7 @@ def test_denied_htmx_request_gets_a_toast_partial_not_an_error_page(client, edit
     assert response.status_code == HTTPStatus.FORBIDDEN
     assert response["HX-Retarget"] == "#toasts"
     assert response["HX-Reswap"] == "beforeend"
-    assert "You don&#x27;t have permission to publish books." in response.text
+    assert "You don&#x27;t have permission to approve books." in response.text
     assert "<html" not in response.text
     assert 'class="toast' in response.text
 
@@ -458,7 +463,7 @@ def test_detail_says_which_roles_can_do_what_the_user_cannot(client, editor):
     page = client.get(book.get_absolute_url()).text
     # The policy's own sentences, and the roles that hold each permission.
     text = html.unescape(page)
-    assert "You don't have permission to publish books. Who can: Admins, Publishers." in text
+    assert "You don't have permission to approve books. Who can: Admins, Publishers." in text
     assert "You don't have permission to delete books. Who can: Admins." in text
     assert "You don't have permission to archive books. Who can: Admins, Librarians." in text
     assert "to edit books" not in text

@@ -72,12 +72,21 @@ ACCESS: dict[str, Rule] = {
     "bookshelf:book-create": Rule(("bookshelf.add_book",), ("get", "post")),
     "bookshelf:book-update": Rule(("bookshelf.change_book",), ("get", "post")),
     "bookshelf:book-delete": Rule(("bookshelf.delete_book",), ("get", "post")),
+    # The editorial workflow.
+    "bookshelf:review-queue": Rule(("bookshelf.can_publish_book",)),
+    "bookshelf:book-history": Rule(("bookshelf.change_book",)),
+    "bookshelf:book-request-changes": Rule(
+        (*BOOK_ACTION, "bookshelf.can_publish_book"), ("get", "post")
+    ),
+    "bookshelf:book-submit": Rule(BOOK_ACTION, ("post",), post_only=True),
+    "bookshelf:book-withdraw": Rule(BOOK_ACTION, ("post",), post_only=True),
     **{
         f"bookshelf:book-{name}": Rule(
             (*BOOK_ACTION, f"bookshelf.{permission}"), ("post",), post_only=True
         )
         for name, permission in [
             ("publish", "can_publish_book"),
+            ("approve", "can_publish_book"),
             ("unpublish", "can_publish_book"),
             ("archive", "can_archive_book"),
             ("unarchive", "can_archive_book"),
@@ -169,6 +178,7 @@ def url_for(name: str) -> str:
     }.get(name.split(":")[0], {})
     if name in {
         "bookshelf:book-list",
+        "bookshelf:review-queue",
         "bookshelf:book-create",
         "roles:group-list",
         "roles:lockouts",

@@ -497,11 +497,12 @@ def test_audit_is_read_only_in_the_admin(client):
 
 # Session, user, the admin's own and group permissions (4), then the group, all permissions
 # with their content types, the group's permission ids, its members, its recent history and
-# the names of the permissions its history names.
-GROUP_PAGE_QUERIES = 10
+# the names of the permissions its history names; and the navbar's count of books in review
+# (roleadmin, in Admins, may approve books).
+GROUP_PAGE_QUERIES = 11
 # The same 4, then the person, all groups, their permissions (one prefetch), the person's
-# groups and direct permissions.
-USER_PAGE_QUERIES = 9
+# groups and direct permissions, and the navbar's review count.
+USER_PAGE_QUERIES = 10
 
 
 @pytest.mark.parametrize("extra", [0, 30])
