@@ -53,7 +53,59 @@ def roles_matrix_markdown() -> str:
         lines.append(f"| `{permission}` | " + " | ".join(cells) + " |")
     lines.append("")
     lines += [f"- **{role.name}**: {role.description}" for role in ROLES]
-    return "\n".join(lines) + "\n" + GROUPS_OR_PERMISSIONS + "\n" + rules_markdown()
+    return (
+        "\n".join(lines)
+        + "\n"
+        + GROUPS_OR_PERMISSIONS
+        + "\n"
+        + transitions_markdown()
+        + "\n"
+        + rules_markdown()
+    )
+
+
+def _state(expects: dict[str, bool]) -> str:
+    """A rule's expected flags in words: {"is_in_review": True} → "in review"."""
+    if not expects:
+        return "any"
+    words = []
+    for flag, value in expects.items():
+        name = flag.removeprefix("is_").replace("_", " ")
+        words.append(name if value else f"not {name}")
+    return ", ".join(words)
+
+
+def transitions_markdown() -> str:
+    """Each state change: the state it applies to, the permissions it needs and the rule
+    about the one book, read from ``ACTION_RULES`` and ``OBJECT_RULES``."""
+    from apps.bookshelf import policy as book_policy  # policy modules import models
+
+    lines = [
+        "## Editorial workflow and state changes",
+        "",
+        "draft → (submit) → in review → (approve) → published → (unpublish) → draft; in review",
+        "→ (request changes, with a comment, or withdraw) → draft; published or draft →",
+        "(archive) → archived → (unarchive) → draft. Each is one conditional UPDATE on the",
+        "state below and on the version the rules were checked against.",
+        "",
+        "| Change | URL | Applies to | Needs | Rule about the book |",
+        "|---|---|---|---|---|",
+    ]
+    for name, rule in book_policy.ACTION_RULES.items():
+        needs = {book_policy.CHANGE, rule.permission}
+        object_rule = book_policy.OBJECT_RULES.get(name)
+        lines.append(
+            f"| {name.replace('_', ' ')} | `/books/<id>/{name.replace('_', '-')}/` "
+            f"| {_state(rule.expects)} "
+            f"| {', '.join(f'`{p}`' for p in sorted(needs))} "
+            f"| {f'`{object_rule.__name__}`' if object_rule else '—'} |"
+        )
+    lines += [
+        "",
+        "`/books/<id>/publish/` is kept: it approves a book in review and refuses a draft.",
+        "Editing a book in review needs `bookshelf.can_publish_book` too (`why_cannot_edit`).",
+    ]
+    return "\n".join(lines) + "\n"
 
 
 def rules_markdown() -> str:

@@ -45,7 +45,7 @@ def state_fields(state: str, user) -> dict:
     fields = {k: v for k, v in STATES[state].items() if k != "own"}
     submitted = fields.get("is_in_review") or "review_comment" in fields
     return {
-        **{flag: False for flag in FLAGS},
+        **dict.fromkeys(FLAGS, False),
         "review_comment": "",
         **fields,
         "published_at": timezone.now() if fields.get("is_published") else None,
