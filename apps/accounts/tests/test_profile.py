@@ -201,3 +201,15 @@ def test_truncated_image_is_rejected_as_damaged(client, reader_with_photo):
     upload = SimpleUploadedFile("me.png", whole[: len(whole) // 2], content_type="image/png")
     page = rejected(client, reader_with_photo, upload)
     assert "could not be read" in page
+
+
+def test_review_emails_can_be_turned_off_and_on_again_on_the_profile(client, reader):
+    page = client.get(PROFILE_URL).text
+    assert 'name="email_notifications"' in page
+    assert reader.email_notifications  # on by default
+    client.post(PROFILE_URL, profile_data(reader))  # the box unticked: not sent
+    reader.refresh_from_db()
+    assert not reader.email_notifications
+    client.post(PROFILE_URL, profile_data(reader, email_notifications="on"))
+    reader.refresh_from_db()
+    assert reader.email_notifications

@@ -61,7 +61,7 @@ def test_seed_demo_runs_with_debug_off_when_forced(settings):
 
 def test_seed_demo_creates_the_demo_catalogue_once(settings):
     from apps.bookshelf.demo import DEMO_BOOKS
-    from apps.bookshelf.models import Book
+    from apps.bookshelf.models import Book, BookEvent
 
     settings.DEBUG = True
     call_command("seed_demo")
@@ -72,8 +72,19 @@ def test_seed_demo_creates_the_demo_catalogue_once(settings):
     assert Book.objects.filter(is_featured=True).exists()
     assert Book.objects.filter(is_premium=True).exists()
     assert Book.objects.filter(isbn__isnull=True).exists()
+    # The workflow: two in review and one sent back for changes, all submitted by `editor`,
+    # each with the history its state implies.
+    editor = User.objects.get(username="editor")
+    assert Book.objects.filter(is_in_review=True, submitted_by=editor).count() == 2
+    sent_back = Book.objects.changes_requested_of(editor).get()
+    assert [event.action for event in BookEvent.objects.of_book(sent_back.pk)] == [
+        "changes_requested",
+        "submitted",
+        "created",
+    ]
     call_command("seed_demo")
     assert Book.objects.count() == 60
+    assert BookEvent.objects.filter(action="created").count() == 60
 
 
 def test_seed_demo_gives_demo_users_their_book_permissions(settings):
