@@ -44,6 +44,9 @@ class Site:
     def __init__(self, users: dict) -> None:
         self.users = users
         self.book = Book.objects.filter(is_published=True, is_archived=False).order_by("pk")[0]
+        self.in_review = Book.objects.filter(is_in_review=True).order_by("pk")[0]
+        # Sent back with a comment: the longest history of the demo books.
+        self.sent_back = Book.objects.exclude(review_comment="").order_by("pk")[0]
         self.group = Group.objects.get(name="Editors")
         member = users["member"]
         self.reset_kwargs = {
@@ -70,6 +73,13 @@ PAGES: dict[str, Callable[[Site], str]] = {
     "bookshelf:book-create": lambda site: reverse("bookshelf:book-create"),
     "bookshelf:book-update": lambda site: reverse("bookshelf:book-update", args=[site.book.pk]),
     "bookshelf:book-delete": lambda site: reverse("bookshelf:book-delete", args=[site.book.pk]),
+    "bookshelf:review-queue": lambda site: reverse("bookshelf:review-queue"),
+    "bookshelf:book-history": lambda site: reverse(
+        "bookshelf:book-history", args=[site.sent_back.pk]
+    ),
+    "bookshelf:book-request-changes": lambda site: reverse(
+        "bookshelf:book-request-changes", args=[site.in_review.pk]
+    ),
     "roles:group-list": lambda site: reverse("roles:group-list"),
     "roles:group-create": lambda site: reverse("roles:group-create"),
     "roles:group-detail": lambda site: (
