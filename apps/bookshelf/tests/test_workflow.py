@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 from datetime import timedelta
 from http import HTTPStatus
 
@@ -254,6 +255,40 @@ def test_a_transition_from_the_wrong_state_is_refused_and_records_nothing(
     assert refused.value.current.pk == book.pk
     book.refresh_from_db()
     assert (book.version, events(book)) == before
+
+
+def test_submitting_a_book_already_in_review_names_its_submitter(author, editor, publisher):
+    """A stale "Submit" after a publisher touched the book in review: the refusal says
+    "submitted by" and must name the submitter, not whoever changed the book last."""
+    book = submitted(author)
+    stale = Book.objects.get(pk=book.pk)
+    Book.objects.filter(pk=book.pk).update(
+        submitted_at=timezone.now() - timedelta(days=3)  # waiting for three days
+    )
+    book_update(
+        book=Book.objects.get(pk=book.pk),
+        fields={"description": "Blurb fixed by the publisher."},
+        expected_version=2,
+        user=publisher,
+    )
+    stale.is_in_review = False  # the editor's page still showed a draft
+    with pytest.raises(BookActionError) as refused:
+        book_apply_action(book=stale, action="submit", user=editor)
+    assert str(refused.value) == "Already in review: submitted by Author Ames 3 days ago."
+
+
+def test_approving_a_book_already_published_names_who_approved_it(
+    author, editor, publisher, second_publisher
+):
+    """The second publisher's stale "Approve" after the book was published and then
+    edited (a published book is edited directly): "approved by" must name the approver."""
+    book = submitted(author)
+    stale = Book.objects.get(pk=book.pk)
+    book = book_apply_action(book=book, action="approve", user=publisher)
+    book_update(book=book, fields={"description": "Typo."}, expected_version=3, user=editor)
+    with pytest.raises(BookActionError) as refused:
+        book_apply_action(book=stale, action="approve", user=second_publisher)
+    assert str(refused.value).startswith(f"Already published: approved by {publisher} ")
 
 
 def test_a_full_round_draft_review_changes_resubmit_approve(author, publisher):
@@ -886,6 +921,29 @@ def test_people_who_turned_notifications_off_get_none(
     assert quiet_author.email not in recipients()
 
 
+def test_a_title_with_a_line_break_does_not_break_the_submission_mail(
+    client, editor, publisher, django_capture_on_commit_callbacks
+):
+    """The book form accepts a line break in a title; the mail's subject must not carry it
+    (Django refuses a header with a newline: BadHeaderError, raised after the commit)."""
+    client.force_login(editor)
+    response = client.post(
+        reverse("bookshelf:book-create"),
+        {"title": "Line one\r\nLine two", "author": "A", "isbn": "", "publication_year": 1990},
+    )
+    assert response.status_code == HTTPStatus.FOUND
+    book = Book.objects.get()
+    assert "\n" in book.title
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        book_apply_action(book=book, action="submit", user=editor)
+    book.refresh_from_db()
+    assert book.is_in_review
+    assert recipients() == [publisher.email]
+    assert "\n" not in mail.outbox[0].subject
+    assert "\r" not in mail.outbox[0].subject
+
+
 def test_a_mail_server_down_does_not_undo_the_approval(
     author, publisher, django_capture_on_commit_callbacks, settings
 ):
@@ -921,8 +979,9 @@ def test_review_queue_lists_books_in_review_oldest_first_with_their_submitter(
     assert text.index("Oldest") < text.index("Middle") < text.index("Newest")
     assert "Just A Draft" not in text
     assert "Already Out" not in text
-    assert f'<td class="review-submitter">{editor}</td>' in text
-    assert f'<td class="review-submitter">{author}</td>' in text
+    cells = re.findall(r'<td class="review-submitter">(.*?)</td>', text, flags=re.DOTALL)
+    shown = [re.sub(r"<[^>]+>", "", cell).removeprefix("Submitted by ").strip() for cell in cells]
+    assert shown == [str(editor), str(author), str(author)]
     assert f'action="{url("approve", oldest)}"' in text
 
 
