@@ -37,7 +37,8 @@ def notify_after_commit(
         return
     context = {
         "action": action,
-        "title": book.title,
+        # One line: a title with a line break must not become a broken mail header.
+        "title": " ".join(book.title.split()),
         "actor": str(actor),
         "comment": comment,
         "path": reverse("bookshelf:book-detail", args=[book.pk]),

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
 from rules.permissions import add_perm
 from rules.predicates import Predicate, predicate
@@ -120,6 +121,12 @@ class ActionRule:
     # usual reason a click is refused: a page that was not reloaded).
     done: dict[str, bool] = field(default_factory=dict)
     already: StrOrPromise = ""
+    # Who "already" did it: the latest of these history entries (BookEvent actions), or,
+    # without any, the book's own columns (``done_by``: its person and time fields).
+    # ``only_after_event``: without such an entry, nobody did it (a draft never sent back).
+    done_events: tuple[str, ...] = ()
+    done_by: tuple[str, str] = ("updated_by", "updated_at")
+    only_after_event: bool = False
 
     def applies_to(self, book: Book) -> bool:
         return all(getattr(book, field) == value for field, value in self.expects.items())
@@ -137,6 +144,7 @@ ACTION_RULES: dict[str, ActionRule] = {
             _("Only drafts can be submitted for review."),
             {"is_in_review": True},
             _("Already in review: submitted by %(who)s %(when)s."),
+            done_by=("submitted_by", "submitted_at"),
         ),
         ActionRule(
             "approve",
@@ -146,6 +154,7 @@ ACTION_RULES: dict[str, ActionRule] = {
             _("This book is not in review. Submit it for review first."),
             {"is_published": True},
             _("Already published: approved by %(who)s %(when)s."),
+            done_events=("approved",),
         ),
         ActionRule(
             "request_changes",
@@ -154,7 +163,9 @@ ACTION_RULES: dict[str, ActionRule] = {
             _("You don't have permission to review books."),
             _("This book is not in review."),
             {"is_in_review": False, "is_published": False, "is_archived": False},
-            _("No longer in review: last changed by %(who)s %(when)s."),
+            _("No longer in review: %(who)s %(what)s %(when)s."),
+            done_events=("withdrawn", "changes_requested"),
+            only_after_event=True,
         ),
         ActionRule(
             "withdraw",
@@ -163,7 +174,9 @@ ACTION_RULES: dict[str, ActionRule] = {
             _("You don't have permission to edit books."),
             _("This book is not in review."),
             {"is_in_review": False, "is_published": False, "is_archived": False},
-            _("No longer in review: last changed by %(who)s %(when)s."),
+            _("No longer in review: %(who)s %(what)s %(when)s."),
+            done_events=("withdrawn", "changes_requested"),
+            only_after_event=True,
         ),
         ActionRule(
             "unpublish",
@@ -264,11 +277,28 @@ def why_not_now(action: str, book: Book) -> StrOrPromise:
     if rule.applies_to(book):
         return ""
     if rule.done and all(getattr(book, f) == v for f, v in rule.done.items()):
-        return rule.already % {
-            "who": book.updated_by or _("someone"),
-            "when": ago(book.updated_at),
-        }
+        done = _who_did(rule, book)
+        if done is not None:
+            who, when, what = done
+            return rule.already % {"who": who or _("someone"), "when": ago(when), "what": what}
     return rule.not_now
+
+
+def _who_did(rule: ActionRule, book: Book) -> tuple[Any, Any, StrOrPromise] | None:
+    """Who put the book where ``rule.done`` says, when, and what they did: the latest of
+    its history entries ``rule.done_events`` (one query, only on this refusal's path), or
+    the book's columns ``rule.done_by``. None: nobody did (``only_after_event``)."""
+    if rule.done_events:
+        from .models import BookEvent  # models import this module
+
+        event = BookEvent.objects.of_book(book.pk).filter(action__in=rule.done_events).first()
+        if event is not None:
+            actor = get_user_model().objects.filter(pk=event.actor_id).first()
+            return actor or event.actor_username, event.created_at, event.get_action_display()
+        if rule.only_after_event:
+            return None
+    person, time = rule.done_by
+    return getattr(book, person), getattr(book, time), ""
 
 
 # --- What one person may do to one book (the row menu, the detail page) -------------------------
@@ -294,8 +324,8 @@ def book_controls(user: Any, book: Book) -> BookControls:
         delete=not why_cannot_delete(user, book),
         actions=[
             name
-            for name in ACTION_RULES
-            if not why_cannot_act(user, name, book) and not why_not_now(name, book)
+            for name, rule in ACTION_RULES.items()
+            if not why_cannot_act(user, name, book) and rule.applies_to(book)
         ],
         approve_refusal=why_cannot_act(user, "approve", book) if may_approve else "",
         edit_refusal=why_cannot_edit(user, book) if holds(user, CHANGE) else "",

@@ -53,7 +53,9 @@
     const target =
       root.querySelector("[aria-invalid=true]") ||
       root.querySelector("[data-focus]") ||
-      root.querySelector("[data-inline-edit] input:not([type=hidden])") ||
+      root.querySelector(
+        "[data-inline-edit] input:not([type=hidden]), [data-inline-edit] textarea",
+      ) ||
       (root.matches("tr") && root.querySelector("[data-row-focus]")) ||
       (root.id === "members" && root.querySelector("#member-search"));
     if (target) target.focus();

@@ -85,7 +85,7 @@ def author(db):
 
 @pytest.fixture
 def second_publisher(db):
-    return member_of("publisher2", "Publishers")
+    return member_of("publisher2", "Publishers", last_name="Second")
 
 
 def as_role(request, role: str):
@@ -230,9 +230,16 @@ def test_endpoint_applies_or_refuses_each_transition_per_role(
     [
         ("approve", "draft", "This book is not in review. Submit it for review first."),
         ("approve", "published", "Already published: approved by"),
-        # A draft: the page that offered the button is stale (the book left review).
-        ("request_changes", "draft", "No longer in review"),
-        ("withdraw", "draft", "No longer in review"),
+        # A draft that was never in review: nobody took it back, so the rule is stated.
+        ("request_changes", "draft", "This book is not in review."),
+        ("withdraw", "draft", "This book is not in review."),
+        # Sent back meanwhile (a stale page): who did, and when.
+        (
+            "request_changes",
+            "sent back",
+            "No longer in review: Publisher2 Second requested changes",
+        ),
+        ("withdraw", "withdrawn", "No longer in review: Author Ames withdrew from review"),
         ("withdraw", "published", "This book is not in review."),
         ("submit", "in review", "Already in review: submitted by Author Ames"),
         ("submit", "published", "Only drafts can be submitted for review."),
@@ -246,6 +253,12 @@ def test_a_transition_from_the_wrong_state_is_refused_and_records_nothing(
         book = BookFactory()
     elif state == "in review":
         book = submitted(author)
+    elif state == "sent back":
+        book = book_apply_action(
+            book=submitted(author), action="request_changes", user=second_publisher, comment="x"
+        )
+    elif state == "withdrawn":
+        book = book_apply_action(book=submitted(author), action="withdraw", user=author)
     else:
         book = book_apply_action(book=submitted(author), action="approve", user=second_publisher)
     before = (book.version, events(book))
@@ -274,7 +287,7 @@ def test_submitting_a_book_already_in_review_names_its_submitter(author, editor,
     stale.is_in_review = False  # the editor's page still showed a draft
     with pytest.raises(BookActionError) as refused:
         book_apply_action(book=stale, action="submit", user=editor)
-    assert str(refused.value) == "Already in review: submitted by Author Ames 3 days ago."
+    assert str(refused.value) == "Already in review: submitted by Author Ames 3\xa0days ago."
 
 
 def test_approving_a_book_already_published_names_who_approved_it(
