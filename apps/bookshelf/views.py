@@ -183,7 +183,9 @@ class BookDetailView(CatalogueAccessMixin, HtmxPartialMixin, DetailView):
 
     def get_queryset(self) -> QuerySet[Book]:
         # Hidden books are a 404, not a 403: their existence is not revealed.
-        return Book.objects.visible_to(self.request.user).select_related("created_by", "updated_by")
+        return Book.objects.visible_to(self.request.user).select_related(
+            "created_by", "updated_by", "submitted_by"
+        )
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
