@@ -15,7 +15,7 @@ import pytest
 from django.db import connection
 
 from apps.accounts.tests.factories import SuperuserFactory
-from apps.bookshelf.models import Book
+from apps.bookshelf.models import Book, BookEvent
 from apps.bookshelf.services import (
     BookActionError,
     BookConflictError,
@@ -134,7 +134,8 @@ def test_two_edits_of_one_version_apply_once_and_refuse_the_other(users):
         assert row.version == 2
 
 
-def test_two_publish_clicks_on_one_draft_publish_it_once(users):
+def test_two_submit_clicks_on_one_draft_submit_it_once(users):
+    """(Two approvals at once: test_workflow_concurrency.py.)"""
     for _round in range(ROUNDS):
         book = BookFactory()
         outcomes = race(
@@ -142,7 +143,7 @@ def test_two_publish_clicks_on_one_draft_publish_it_once(users):
                 user.username: partial(
                     book_apply_action,
                     book=Book.objects.get(pk=book.pk),  # each person's copy of the draft
-                    action="publish",
+                    action="submit",
                     user=user,
                 )
                 for user in users
@@ -150,6 +151,12 @@ def test_two_publish_clicks_on_one_draft_publish_it_once(users):
         )
 
         assert list(outcomes.values()).count("ok") == 1, outcomes
-        assert [type(o) for o in outcomes.values() if o != "ok"] == [BookActionError], outcomes
+        refused = [o for o in outcomes.values() if o != "ok"]
+        assert [type(o) for o in refused] == [BookActionError], outcomes
         row = Book.objects.get(pk=book.pk)
-        assert (row.is_published, row.version) == (True, 2)
+        winner = next(name for name, outcome in outcomes.items() if outcome == "ok")
+        assert str(refused[0]).startswith("Already in review: submitted by"), refused
+        assert (row.is_in_review, row.submitted_by.username, row.version) == (True, winner, 2)
+        assert list(BookEvent.objects.of_book(book.pk).values_list("action", flat=True)) == [
+            "submitted"
+        ]
