@@ -369,12 +369,13 @@ def test_a_stale_menu_says_who_got_there_first_and_times_are_short(
     ada = UserFactory(username="ada", first_name="Ada", last_name="Lovelace")
     log_in(page, live_server.url, "chief")
     page.goto(f"{live_server.url}/books/?q=A Draft")
+    three_minutes_ago = timezone.now() - timezone.timedelta(minutes=3, seconds=30)
     Book.objects.filter(title="A Draft").update(
         is_in_review=True,
-        submitted_at=timezone.now(),
+        submitted_at=three_minutes_ago,
         submitted_by=ada,
         updated_by=ada,
-        updated_at=timezone.now() - timezone.timedelta(minutes=3, seconds=30),
+        updated_at=three_minutes_ago,
     )
     open_menu(page, "A Draft")
     page.get_by_role("button", name="Submit for review").click()

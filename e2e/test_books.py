@@ -177,15 +177,18 @@ def test_a_refused_htmx_action_shows_a_toast_not_an_error_page(
     page: Page, live_server, catalogue, managing_editor, browser_problems
 ):
     dune = Book.objects.get(title="Dune")
+    Book.objects.filter(pk=dune.pk).update(
+        is_in_review=True, submitted_at=timezone.now(), submitted_by=UserFactory()
+    )
     # The 403 is the point of this test; Chromium logs any 4xx it receives.
-    browser_problems.expected_error_urls.add(f"{live_server.url}/books/{dune.pk}/publish/")
+    browser_problems.expected_error_urls.add(f"{live_server.url}/books/{dune.pk}/approve/")
     log_in(page, live_server.url, "manager")
     page.goto(f"{live_server.url}/books/")
     # Permission withdrawn while the page is open: the button is stale, the server says no.
     managing_editor.user_permissions.filter(codename="can_publish_book").delete()
     open_menu(page, "Dune")
-    page.get_by_role("button", name="Publish").click()
-    expect(page.get_by_role("alert")).to_contain_text("You don't have permission to publish books.")
+    page.get_by_role("button", name="Approve and publish").click()
+    expect(page.get_by_role("alert")).to_contain_text("You don't have permission to approve books.")
     expect(page.locator("#book-rows tr")).to_have_count(5)
     expect(page.get_by_role("heading", level=1)).to_have_text("Books")
 

@@ -133,6 +133,10 @@ class Book(models.Model):
     # The publisher's request for changes, shown to the submitter until they submit again
     # (every comment stays in the book's history).
     review_comment = models.TextField(_("changes requested"), blank=True)
+    # The ids of those who changed the book while it was in review (other than by
+    # submitting it): they are its authors too, so none of them approves it. Emptied when
+    # the review ends.
+    edited_in_review_by = models.JSONField(_("changed in review by"), default=list, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("created by"),
@@ -203,6 +207,12 @@ class Book(models.Model):
             models.CheckConstraint(
                 condition=Q(is_in_review=False) | Q(is_published=False, is_archived=False),
                 name="bookshelf_book_in_review_is_draft",
+            ),
+            # An archived book is out of the catalogue: coming back (unarchive) gives a
+            # draft, which goes through review again.
+            models.CheckConstraint(
+                condition=Q(is_archived=False) | Q(is_published=False, published_at__isnull=True),
+                name="bookshelf_book_archived_is_unpublished",
             ),
             # The home page only features books a visitor can open.
             models.CheckConstraint(

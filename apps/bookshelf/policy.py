@@ -89,9 +89,7 @@ def why_cannot_read_history(user: Any, book: Book | None = None) -> StrOrPromise
     the people who see drafts."""
     if not sees_unpublished(user):
         return _("Only people who may edit books can read their history.")
-    if book is not None:
-        return why_cannot_view(user, book)
-    return ""
+    return why_cannot_view(user, book)
 
 
 def why_cannot_delete(user: Any, book: Book | None = None) -> StrOrPromise:
@@ -235,11 +233,15 @@ ACTION_RULES: dict[str, ActionRule] = {
 
 
 def why_cannot_approve_own(user: Any, book: Book) -> StrOrPromise:
-    """Four eyes on everything public: the submitter of a book never approves it, whatever
-    their permissions. Checked explicitly because Django says yes to a superuser for every
-    permission; superusers are held to it too."""
-    if book.submitted_by_id is not None and book.submitted_by_id == getattr(user, "pk", None):
+    """Four eyes on everything public: the submitter of a book never approves it, nor does
+    anyone who changed it while it was in review, whatever their permissions. Checked
+    explicitly because Django says yes to a superuser for every permission; superusers are
+    held to it too."""
+    pk = getattr(user, "pk", None)
+    if book.submitted_by_id is not None and book.submitted_by_id == pk:
         return _("You submitted this book; another publisher must approve it.")
+    if pk is not None and pk in (book.edited_in_review_by or []):
+        return _("You changed this book while it was in review; another publisher must approve it.")
     return ""
 
 

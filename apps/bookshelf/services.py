@@ -88,7 +88,7 @@ class BookAction:
 
 
 # Leaving review, whichever way: no longer waiting, no submission time.
-_OUT_OF_REVIEW = {"is_in_review": False, "submitted_at": None}
+_OUT_OF_REVIEW = {"is_in_review": False, "submitted_at": None, "edited_in_review_by": []}
 
 BOOK_ACTIONS: dict[str, BookAction] = {
     action.name: action
@@ -101,6 +101,7 @@ BOOK_ACTIONS: dict[str, BookAction] = {
                 "submitted_at": NOW,
                 "submitted_by": ACTOR,
                 "review_comment": "",
+                "edited_in_review_by": [],
             },
             _("Submitted for review; a publisher will look at it"),
             BookEvent.Action.SUBMITTED,
@@ -165,7 +166,7 @@ BOOK_ACTIONS: dict[str, BookAction] = {
         BookAction(
             "unarchive",
             _("Unarchive"),
-            {"is_archived": False},
+            {"is_archived": False, "is_published": False, "published_at": None},
             _("Book restored from the archive as a draft"),
             BookEvent.Action.UNARCHIVED,
         ),
@@ -227,12 +228,25 @@ def book_update(*, book: Book, fields: dict[str, Any], expected_version: int, us
     with transaction.atomic():
         # The values at the expected version are the "before": every write bumps the
         # version, so if the UPDATE below matches that version, nothing came in between.
-        before = Book.objects.filter(pk=book.pk).values(*EDITABLE_FIELDS, "version").get()
+        before = (
+            Book.objects.filter(pk=book.pk)
+            .values(*EDITABLE_FIELDS, "version", "is_in_review", "edited_in_review_by")
+            .get()
+        )
         updated = 0
         if before["version"] == expected_version:
             now = timezone.now()
+            # Changing a book in review makes you one of its authors (no approving it).
+            # Read-modify-write made safe by the version condition of the same UPDATE.
+            editors = list(before["edited_in_review_by"] or [])
+            if before["is_in_review"] and user.pk not in editors:
+                editors.append(user.pk)
             updated = Book.objects.filter(pk=book.pk, version=expected_version).update(
-                **fields, version=F("version") + 1, updated_at=now, updated_by=user
+                **fields,
+                edited_in_review_by=editors,
+                version=F("version") + 1,
+                updated_at=now,
+                updated_by=user,
             )
         current = Book.objects.select_related("updated_by").get(pk=book.pk)
         if not updated:
@@ -265,14 +279,22 @@ def book_delete(*, book: Book, expected_version: int, user: Any) -> None:
         current.delete()
 
 
-def book_apply_action(*, book: Book, action: str, user: Any, comment: str = "") -> Book:
+def book_apply_action(
+    *,
+    book: Book,
+    action: str,
+    user: Any,
+    comment: str = "",
+    expected_version: int | None = None,
+) -> Book:
     """Apply a state change with one conditional UPDATE, on the state the action applies to
     and on the version the rules were checked against, write it to the history in the same
     transaction, and return the fresh book. Who hears of it by e-mail is told after commit.
 
     ``book`` is the row as just read: its version is the one the policy decided about (the
     four-eyes rule reads its submitter), so a change in between refuses instead of applying
-    a decision made about something else.
+    a decision made about something else. ``expected_version``, when given, is the version
+    the person saw on their page: a book changed since is refused the same way.
 
     Raises ``PolicyDenied`` when the user may not, ``ValidationError`` without the comment
     a request for changes needs, ``BookActionError`` when the book is not (or no longer) in
@@ -280,6 +302,10 @@ def book_apply_action(*, book: Book, action: str, user: Any, comment: str = "") 
     """
     spec = BOOK_ACTIONS[action]
     enforce(why_cannot_act(user, action, book))
+    if expected_version is not None and expected_version != book.version:
+        # The page the person decided on showed another version (an approval is of what
+        # the publisher read, not of whatever the book became meanwhile).
+        raise BookActionError(str(why_not_now(action, book) or _CHANGED_SINCE_SEEN), book)
     comment = comment.strip()
     if spec.needs_comment and not comment:
         raise ValidationError(_("Say what should change: the comment is required."), "required")
@@ -306,6 +332,9 @@ def book_apply_action(*, book: Book, action: str, user: Any, comment: str = "") 
     return fresh
 
 
+_CHANGED_SINCE_SEEN = _(
+    "This book changed since you opened it. Look at it again before you decide."
+)
 _CHANGED_MEANWHILE = _(
     "The book changed while you were acting on it. Look at it again and repeat if still right."
 )

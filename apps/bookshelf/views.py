@@ -8,7 +8,7 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.models import Group
-from django.core.exceptions import ValidationError
+from django.core.exceptions import BadRequest, ValidationError
 from django.db import IntegrityError
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
@@ -20,6 +20,7 @@ from django.views.generic import CreateView, DeleteView, DetailView, FormView, L
 from django.views.generic.detail import SingleObjectMixin
 
 from apps.core.htmx import is_htmx
+from apps.core.ids import parse_id
 from apps.core.mixins import HtmxPartialMixin, LenientPaginationMixin, PolicyRequiredMixin
 from apps.core.net import safe_next_url
 from apps.core.policy import enforce
@@ -37,6 +38,7 @@ from .policy import (
     why_cannot_read_history,
     why_cannot_review,
     why_cannot_view,
+    why_not_now,
 )
 from .services import (
     BOOK_ACTIONS,
@@ -344,10 +346,25 @@ class BookActionView(PolicyRequiredMixin, SingleObjectMixin, FormView):
     def form_valid(self, form: forms.Form) -> HttpResponse:
         return self.apply(self.get_object())
 
+    def seen_version(self) -> int | None:
+        """The version the page showed (its forms send it); None from a client that sent
+        none, which acts on the book as it is. A malformed one is a bad request."""
+        posted = self.request.POST.get("version")
+        if posted is None:
+            return None
+        version = parse_id(posted)
+        if version is None:
+            raise BadRequest("The form is incomplete. Reload the page and try again.")
+        return version
+
     def apply(self, book: Book, comment: str = "") -> HttpResponse:
         try:
             book = book_apply_action(
-                book=book, action=self.action, user=self.request.user, comment=comment
+                book=book,
+                action=self.action,
+                user=self.request.user,
+                comment=comment,
+                expected_version=self.seen_version(),
             )
         except BookActionError as refusal:
             messages.error(self.request, str(refusal))
@@ -374,6 +391,10 @@ class RequestChangesView(HtmxPartialMixin, BookActionView):
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         self.object = self.get_object()
         return super().get(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        # No form for a book that is not in review: the sentence says why instead.
+        return super().get_context_data(not_now=why_not_now(self.action, self.object), **kwargs)
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         self.object = self.get_object()

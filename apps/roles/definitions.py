@@ -34,10 +34,10 @@ ROLES: tuple[Role, ...] = (
     Role("Viewers", "Browse the catalogue.", VIEW_BOOKS),
     # Members will also borrow and return books once lending exists.
     Role("Members", "Library members: browse the catalogue.", VIEW_BOOKS),
-    Role("Editors", "Add and edit books.", EDIT_BOOKS),
+    Role("Editors", "Add and edit books, and submit them for review.", EDIT_BOOKS),
     Role(
         "Publishers",
-        "Editors who also publish and feature books.",
+        "Editors who also review books: approve (publish) or send back, and feature them.",
         (*EDIT_BOOKS, "bookshelf.can_publish_book", "bookshelf.can_feature_book"),
     ),
     Role(

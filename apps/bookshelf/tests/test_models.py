@@ -82,7 +82,7 @@ def test_publication_year_bounds():
 def test_visible_to_hides_drafts_and_archived_from_readers(viewer, editor):
     public = PublishedBookFactory()
     draft = BookFactory()
-    archived = PublishedBookFactory(is_archived=True)
+    archived = BookFactory(is_archived=True)
     assert set(Book.objects.visible_to(AnonymousUser())) == {public}
     assert set(Book.objects.visible_to(viewer)) == {public}
     assert set(Book.objects.visible_to(editor)) == {public, draft, archived}

@@ -1065,3 +1065,93 @@ def test_review_queue_query_count_does_not_grow_with_the_books(
         response = client.get(REVIEW_URL)
     assert len(response.context["books"]) == min(count, 25)
     assert response.text.count('class="review-submitter"') == min(count, 25)
+
+
+# --- What the review found: decisions about what was seen, co-authors, archives -------------
+
+
+def test_an_approval_is_of_the_version_the_publisher_saw(client, author, publisher):
+    """The submitter withdraws, rewrites and resubmits while the publisher reads: the
+    publisher's Approve (made about the old text) is refused, nothing is published."""
+    book = submitted(author, title="Good")
+    seen = Book.objects.get(pk=book.pk).version  # the queue the publisher opened
+    book = book_apply_action(book=book, action="withdraw", user=author)
+    book = book_update(
+        book=book, fields={"title": "Evil"}, expected_version=book.version, user=author
+    )
+    book_apply_action(book=book, action="submit", user=author)
+    client.force_login(publisher)
+    response = client.post(
+        reverse("bookshelf:book-approve", args=[book.pk]), {"version": seen}, **HTMX
+    )
+    assert response.status_code == HTTPStatus.OK
+    assert "changed since you opened it" in json.dumps(json.loads(response["HX-Trigger"]))
+    book.refresh_from_db()
+    assert (book.is_published, book.is_in_review) == (False, True)
+    with pytest.raises(BookActionError, match="changed since you opened it"):
+        book_apply_action(book=book, action="approve", user=publisher, expected_version=seen)
+    # Approving what is there now, after looking again, works.
+    approved = book_apply_action(
+        book=book, action="approve", user=publisher, expected_version=book.version
+    )
+    assert approved.is_published
+
+
+def test_a_malformed_version_is_a_bad_request_not_a_500(client, author, publisher):
+    book = submitted(author)
+    client.force_login(publisher)
+    for junk in ["", "x", "-1", "9" * 40, "１"]:
+        response = client.post(reverse("bookshelf:book-approve", args=[book.pk]), {"version": junk})
+        assert response.status_code == HTTPStatus.BAD_REQUEST, junk
+    assert not Book.objects.get(pk=book.pk).is_published
+
+
+def test_every_decision_form_sends_the_version_it_shows(client, author, publisher):
+    book = submitted(author)
+    client.force_login(publisher)
+    marker = f'name="version" value="{book.version}"'
+    for url in [
+        REVIEW_URL,
+        book.get_absolute_url(),
+        LIST_URL + "?status=in_review",
+        reverse("bookshelf:book-request-changes", args=[book.pk]),
+    ]:
+        assert marker in client.get(url).text, url
+
+
+def test_who_changed_a_book_in_review_does_not_approve_it(author, publisher, second_publisher):
+    book = submitted(author)
+    book = book_update(
+        book=book, fields={"title": "Rewritten"}, expected_version=book.version, user=publisher
+    )
+    assert book.edited_in_review_by == [publisher.pk]
+    with pytest.raises(PolicyDenied, match="You changed this book while it was in review"):
+        book_apply_action(book=book, action="approve", user=publisher)
+    assert book_apply_action(book=book, action="approve", user=second_publisher).is_published
+    assert Book.objects.get(pk=book.pk).edited_in_review_by == []  # emptied with the review
+
+
+def test_unarchive_gives_a_draft_and_an_archived_book_cannot_stay_published(roleadmin):
+    book = book_apply_action(book=PublishedBookFactory(), action="archive", user=roleadmin)
+    assert (book.is_archived, book.is_published, book.published_at) == (True, False, None)
+    book = book_apply_action(book=book, action="unarchive", user=roleadmin)
+    assert (book.is_archived, book.is_published) == (False, False)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        PublishedBookFactory(is_archived=True)
+
+
+def test_history_follows_the_catalogue_rule_when_it_is_private(client, settings, make_user):
+    settings.BOOKSHELF_PUBLIC_CATALOGUE = False
+    book = BookFactory()
+    client.force_login(make_user("bookshelf.change_book"))  # without view_book
+    assert client.get(book.get_absolute_url()).status_code == HTTPStatus.FORBIDDEN
+    url = reverse("bookshelf:book-history", args=[book.pk])
+    assert client.get(url).status_code == HTTPStatus.FORBIDDEN
+
+
+def test_the_request_changes_page_of_a_book_not_in_review_says_so(client, publisher):
+    book = BookFactory()
+    client.force_login(publisher)
+    page = client.get(reverse("bookshelf:book-request-changes", args=[book.pk])).text
+    assert "This book is not in review." in page
+    assert 'name="comment"' not in page

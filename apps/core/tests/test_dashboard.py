@@ -53,7 +53,7 @@ def links(html: str) -> set[str]:
 def test_editor_sees_the_editors_panel_with_the_book_list_and_new_book(client, editor):
     html = dashboard(client, editor)
     assert panels(html) == ["Editors"]
-    assert "Add and edit books." in html
+    assert "Add and edit books, and submit them for review." in html
     in_review = reverse("bookshelf:book-list") + "?status=in_review"
     assert links(html) == {BOOK_LIST, NEW_BOOK, in_review, reverse("accounts:profile")}
     assert "You have no role yet" not in html
