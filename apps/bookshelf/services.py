@@ -88,7 +88,11 @@ class BookAction:
 
 
 # Leaving review, whichever way: no longer waiting, no submission time.
-_OUT_OF_REVIEW = {"is_in_review": False, "submitted_at": None, "edited_in_review_by": []}
+_OUT_OF_REVIEW: dict[str, Any] = {
+    "is_in_review": False,
+    "submitted_at": None,
+    "edited_in_review_by": [],
+}
 
 BOOK_ACTIONS: dict[str, BookAction] = {
     action.name: action
