@@ -370,9 +370,11 @@ def demo_site(transactional_db):
 
     from apps.accounts.demo import DEMO_USERS, demo_users_create
     from apps.bookshelf.demo import demo_books_create
+    from apps.circulation.demo import demo_circulation_create
 
     demo_users_create(password=settings.DEMO_PASSWORD)
     demo_books_create()
+    demo_circulation_create()
     usernames = [demo.username for demo in DEMO_USERS]
     return get_user_model().objects.in_bulk(usernames, field_name="username")
 

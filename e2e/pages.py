@@ -389,3 +389,80 @@ def review_link(page: Page) -> Locator:
     return page.get_by_role("navigation", name="Main").get_by_role(
         "link", name=re.compile(r"^Review\b")
     )
+
+
+# --- Circulation: a book's Copies panel and /loans/ -------------------------------------------
+
+
+@dataclass
+class CopiesPanel:
+    """A book's "Copies" panel (/books/<id>/, <section id="circulation">): availability, the
+    reader's own loan or hold, and the button they may press. Under htmx each button swaps
+    the panel and a toast says what happened; without JavaScript it is a form post that
+    comes back to the book's page."""
+
+    page: Page
+    base_url: str = ""
+
+    def open(self, book_id: int) -> CopiesPanel:
+        self.page.goto(f"{self.base_url}/books/{book_id}/")
+        expect(self.region).to_be_visible()
+        return self
+
+    @property
+    def region(self) -> Locator:
+        return self.page.get_by_role("region", name="Copies", exact=True)
+
+    @property
+    def availability(self) -> Locator:
+        return self.region.locator(".book-availability")
+
+    def button(self, name: str) -> Locator:
+        return self.region.get_by_role("button", name=name, exact=True)
+
+    def press(self, name: str) -> None:
+        """Press the panel's button ``name`` once htmx has bound the panel (after a swap it
+        does so about 20 ms later; a click before then would post the form without htmx)."""
+        if self.page.locator("html.js").count():
+            htmx_settled(self.page)
+        self.button(name).click()
+
+
+@dataclass
+class LoansPage:
+    """/loans/: "On loan" (Return and Renew per loan, an "Overdue" badge), "Holds" (the place
+    in the queue or "Ready") and "Returned". Its buttons are plain form posts back here."""
+
+    page: Page
+    base_url: str = ""
+
+    def open(self) -> LoansPage:
+        self.page.goto(f"{self.base_url}/loans/")
+        expect(self.page.get_by_role("heading", level=1)).to_have_text("Your loans and holds")
+        return self
+
+    def section(self, name: str) -> Locator:
+        """ "On loan", "Holds" or "Returned"."""
+        return self.page.get_by_role("region", name=name, exact=True)
+
+    def _item(self, section: str, title: str) -> Locator:
+        return (
+            self.section(section)
+            .locator("li")
+            .filter(has=self.page.get_by_role("link", name=title, exact=True))
+        )
+
+    def loan(self, title: str) -> Locator:
+        return self._item("On loan", title)
+
+    def hold(self, title: str) -> Locator:
+        return self._item("Holds", title)
+
+    def returned(self, title: str) -> Locator:
+        return self._item("Returned", title)
+
+    def renew(self, title: str) -> None:
+        self.loan(title).get_by_role("button", name=f"Renew {title}", exact=True).click()
+
+    def give_back(self, title: str) -> None:
+        self.loan(title).get_by_role("button", name=f"Return {title}", exact=True).click()

@@ -80,6 +80,7 @@ PAGES: dict[str, Callable[[Site], str]] = {
     "bookshelf:book-request-changes": lambda site: reverse(
         "bookshelf:book-request-changes", args=[site.in_review.pk]
     ),
+    "circulation:loans": lambda site: reverse("circulation:loans"),
     "roles:group-list": lambda site: reverse("roles:group-list"),
     "roles:group-create": lambda site: reverse("roles:group-create"),
     "roles:group-detail": lambda site: (

@@ -7,6 +7,7 @@ urlpatterns = [
     path("", include("apps.core.urls")),
     path("accounts/", include("apps.accounts.urls")),
     path("books/", include("apps.bookshelf.urls")),
+    path("", include("apps.circulation.urls")),  # /books/<id>/borrow/, /loans/, …
     path("roles/", include("apps.roles.urls")),
     path("admin/", admin.site.urls),
 ]

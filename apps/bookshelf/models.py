@@ -169,6 +169,10 @@ class Book(models.Model):
             ("can_archive_book", "Can archive and restore books"),
             ("can_feature_book", "Can feature books on the home page"),
             ("can_set_premium", "Can mark books as premium content"),
+            # Circulation (apps/circulation), named as the guide names them.
+            ("can_borrow_book", "Can borrow books"),
+            ("can_return_book", "Can return books"),
+            ("can_manage_inventory", "Can manage book inventory"),
         ]
         indexes = [
             models.Index(fields=["title"], name="bookshelf_book_title_idx"),
@@ -273,6 +277,16 @@ class BookEvent(models.Model):
         UNARCHIVED = "unarchived", _("restored from the archive")
         PREMIUM = "premium", _("changed premium")
         DELETED = "deleted", _("deleted")
+        # Circulation (apps/circulation/services.py); ``changes`` holds the copy's barcode.
+        BORROWED = "borrowed", _("borrowed a copy")
+        RETURNED = "returned", _("returned a copy")
+        RENEWED = "renewed", _("renewed a loan")
+        HOLD_PLACED = "hold_placed", _("placed a hold")
+        HOLD_CANCELLED = "hold_cancelled", _("cancelled a hold")
+        HOLD_READY = "hold_ready", _("put a copy on the hold shelf")
+        HOLD_EXPIRED = "hold_expired", _("let a hold expire")
+        COPIES_ADDED = "copies_added", _("added copies")
+        COPY_WITHDRAWN = "copy_withdrawn", _("withdrew a copy")
 
     created_at = models.DateTimeField(_("when"), default=timezone.now)
     book_id = models.BigIntegerField(_("book id"))

@@ -129,6 +129,7 @@ class BookListView(CatalogueAccessMixin, HtmxPartialMixin, LenientPaginationMixi
             ]
         )
         page = context["page_obj"]
+        with_availability(page.object_list)
         context.update(
             query=self.query,
             statuses=statuses,
@@ -199,6 +200,10 @@ class BookDetailView(CatalogueAccessMixin, HtmxPartialMixin, DetailView):
                 recent_events=events[:RECENT_EVENTS],
                 more_events=len(events) > RECENT_EVENTS,
             )
+        if self.object.is_public and not self.wants_partial():
+            from apps.circulation.panel import circulation_panel  # circulation builds on books
+
+            context["panel"] = circulation_panel(user, self.object)
         if user.is_authenticated and not self.wants_partial():
             # What else can be done to this book, why this user can't, and which roles can,
             # so nobody wonders about a missing button.
@@ -480,7 +485,18 @@ def conflict_status(request: HttpRequest) -> int:
 
 
 def render_row(request: HttpRequest, book: Book, *, highlight: bool = False) -> HttpResponse:
+    with_availability([book])
     return render(request, f"{LIST_TEMPLATE}#book-row", {"book": book, "highlight": highlight})
+
+
+def with_availability(books: Any) -> None:
+    """Set ``book.availability`` ("2 of 3 available") on each book, in two queries."""
+    from apps.circulation.services import availability  # circulation builds on books
+
+    books = list(books)
+    counts = availability([book.pk for book in books])
+    for book in books:
+        book.availability = counts[book.pk]
 
 
 def roles_holding(permissions: list[str]) -> dict[str, list[str]]:

@@ -11,8 +11,12 @@ from dataclasses import dataclass
 
 VIEW_BOOKS = ("bookshelf.view_book",)
 EDIT_BOOKS = (*VIEW_BOOKS, "bookshelf.add_book", "bookshelf.change_book")
+BORROW_BOOKS = ("bookshelf.can_borrow_book", "bookshelf.can_return_book")
+MANAGE_INVENTORY = "bookshelf.can_manage_inventory"
 ALL_BOOK_PERMISSIONS = (
     *EDIT_BOOKS,
+    *BORROW_BOOKS,
+    MANAGE_INVENTORY,
     "bookshelf.delete_book",
     "bookshelf.can_publish_book",
     "bookshelf.can_archive_book",
@@ -32,8 +36,11 @@ class Role:
 
 ROLES: tuple[Role, ...] = (
     Role("Viewers", "Browse the catalogue.", VIEW_BOOKS),
-    # Members will also borrow and return books once lending exists.
-    Role("Members", "Library members: browse the catalogue.", VIEW_BOOKS),
+    Role(
+        "Members",
+        "Library members: browse the catalogue, borrow and return books, place holds.",
+        (*VIEW_BOOKS, *BORROW_BOOKS),
+    ),
     Role("Editors", "Add and edit books, and submit them for review.", EDIT_BOOKS),
     Role(
         "Publishers",
@@ -42,8 +49,8 @@ ROLES: tuple[Role, ...] = (
     ),
     Role(
         "Librarians",
-        "Editors who also archive and restore books.",
-        (*EDIT_BOOKS, "bookshelf.can_archive_book"),
+        "Editors who also archive books, run the circulation desk and manage the copies.",
+        (*EDIT_BOOKS, "bookshelf.can_archive_book", *BORROW_BOOKS, MANAGE_INVENTORY),
     ),
     Role(
         "Admins",

@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "apps.accounts",  # first, so its templates (registration/…) win over admin's
     "apps.core",
     "apps.bookshelf",
+    "apps.circulation",
     "apps.roles",  # after the apps whose permissions its roles grant (post_migrate order)
     "apps.core.apps.BookshelfAdminConfig",  # django.contrib.admin, with our admin site
     "django.contrib.auth",
@@ -314,3 +315,9 @@ LOGGING = {
 BOOKSHELF_PUBLIC_CATALOGUE = env_bool("BOOKSHELF_PUBLIC_CATALOGUE", default=True)
 # The address e-mails link to (they are sent outside any request): scheme and host, no slash.
 BOOKSHELF_SITE_URL = (os.environ.get("BOOKSHELF_SITE_URL") or "http://127.0.0.1:8000").rstrip("/")
+
+# --- Circulation rules --------------------------------------------------------------------
+BOOKSHELF_LOAN_DAYS = 21  # a loan's period, and what a renewal adds from the day of renewal
+BOOKSHELF_LOAN_LIMIT = 5  # open loans per member
+BOOKSHELF_RENEWALS = 2  # per loan; refused while someone waits for the book
+BOOKSHELF_HOLD_SHELF_DAYS = 7  # how long a returned copy waits for the next member in the queue

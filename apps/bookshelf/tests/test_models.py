@@ -33,6 +33,9 @@ def test_custom_permissions_exist_with_descriptive_names():
         "can_archive_book",
         "can_feature_book",
         "can_set_premium",
+        "can_borrow_book",
+        "can_return_book",
+        "can_manage_inventory",
     }
 
 

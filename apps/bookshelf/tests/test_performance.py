@@ -14,11 +14,12 @@ pytestmark = pytest.mark.django_db
 LIST_URL = reverse("bookshelf:book-list")
 
 # Signed in: session, user, the user's permissions, their group permissions, the count,
-# the page of books, and (for publishers) the navbar's count of books in review. Template
-# checks (perms, row menus) reuse the cached permissions.
-SIGNED_IN_QUERIES = 7
-# Anonymous: the count and the page of books.
-ANONYMOUS_QUERIES = 2
+# the page of books, the page's availability (copies, holds: 2), and (for publishers) the
+# navbar's count of books in review. Template checks (perms, row menus) reuse the cached
+# permissions.
+SIGNED_IN_QUERIES = 9
+# Anonymous: the count, the page of books and its availability (2).
+ANONYMOUS_QUERIES = 4
 
 
 def make_books(count: int) -> None:

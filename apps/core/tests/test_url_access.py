@@ -7,6 +7,7 @@ A new view without a row fails `test_every_url_pattern_has_an_access_rule`.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from http import HTTPStatus
 
 import pytest
@@ -17,6 +18,7 @@ from django.utils import timezone
 
 from apps.accounts.tests.factories import SuperuserFactory, UserFactory
 from apps.bookshelf.models import Book
+from apps.circulation.models import Copy, Hold, Loan
 from apps.roles.definitions import ROLES
 
 from .test_security import assert_security_headers
@@ -49,6 +51,7 @@ class Rule:
 
 BOOK_ACTION = ("bookshelf.change_book",)
 ROLES_ADMIN = ("roles.manage_roles",)
+BORROW = ("bookshelf.can_borrow_book",)
 
 ACCESS: dict[str, Rule] = {
     "core:home": Rule(PUBLIC),
@@ -95,6 +98,14 @@ ACCESS: dict[str, Rule] = {
             ("premium", "can_set_premium"),
         ]
     },
+    # Circulation: members borrow, hold and see their loans; someone else's loan or hold
+    # is a 404 unless at the desk (can_manage_inventory), checked in apps/circulation.
+    "circulation:borrow": Rule(BORROW, ("post",), post_only=True),
+    "circulation:hold": Rule(BORROW, ("post",), post_only=True),
+    "circulation:hold-cancel": Rule(BORROW, ("post",), post_only=True),
+    "circulation:loans": Rule(BORROW),
+    "circulation:loan-return": Rule(BORROW, ("post",), post_only=True),
+    "circulation:loan-renew": Rule(BORROW, ("post",), post_only=True),
     "roles:group-list": Rule(ROLES_ADMIN),
     "roles:group-create": Rule(ROLES_ADMIN, ("get", "post")),
     "roles:group-detail": Rule(ROLES_ADMIN),
@@ -174,11 +185,15 @@ def url_for(name: str) -> str:
     member = UserFactory(username="someone")
     kwargs = {
         "bookshelf": {"pk": book.pk},
+        "circulation": {"pk": book.pk},
         "roles": {"pk": group.pk},
     }.get(name.split(":")[0], {})
+    if name in {"circulation:loan-return", "circulation:loan-renew", "circulation:hold-cancel"}:
+        kwargs = {"pk": circulation_object(name, book, member).pk}
     if name in {
         "bookshelf:book-list",
         "bookshelf:review-queue",
+        "circulation:loans",
         "bookshelf:book-create",
         "roles:group-list",
         "roles:lockouts",
@@ -212,6 +227,19 @@ def url_for(name: str) -> str:
     if name == "accounts:profile-photo":
         kwargs = {"filename": "none.png"}
     return reverse(name, kwargs=kwargs)
+
+
+def circulation_object(name: str, book: Book, member):
+    """Someone else's loan (the one copy of ``book``), or their hold on it."""
+    copy = Copy.objects.create(book=book, barcode=f"T{book.pk:06d}")
+    now = timezone.now()
+    if name == "circulation:hold-cancel":
+        return Hold.objects.create(book=book, member=member)
+    copy.status = "on_loan"
+    copy.save()
+    return Loan.objects.create(
+        copy=copy, book=book, borrower=member, borrowed_at=now, due_at=now + timedelta(days=21)
+    )
 
 
 def assert_outcome(response, *, rule: Rule, allowed: bool, anonymous: bool, name: str) -> None:

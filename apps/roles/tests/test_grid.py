@@ -58,6 +58,9 @@ def test_the_grid_labels_custom_boxes_with_sentences_and_default_boxes_with_thei
         "Archive and restore books",
         "Feature books on the home page",
         "Mark books as premium content",
+        "Borrow books",
+        "Return books",
+        "Manage book inventory",
     ]
     assert [cell.label for cell in book.cells.values() if cell] == [
         "View",

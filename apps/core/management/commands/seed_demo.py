@@ -7,6 +7,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from apps.accounts.demo import demo_users_create
 from apps.bookshelf.demo import demo_books_create
+from apps.circulation.demo import demo_circulation_create
 
 
 class Command(BaseCommand):
@@ -36,4 +37,5 @@ class Command(BaseCommand):
             self.stdout.write(f"user {username}: {verb}")
         books_created, books_kept = demo_books_create()
         self.stdout.write(f"books: {books_created} created, {books_kept} kept")
+        self.stdout.write(f"copies: {demo_circulation_create()} added")
         self.stdout.write(self.style.SUCCESS("Demo data ready."))

@@ -1,0 +1,12 @@
+from __future__ import annotations
+
+from django.apps import AppConfig
+
+
+class CirculationConfig(AppConfig):
+    """Copies, loans and holds: the guide's library example, done for real. Its permissions
+    are the guide's own names on the book (``bookshelf.can_borrow_book`` …)."""
+
+    name = "apps.circulation"
+    label = "circulation"
+    verbose_name = "Circulation"

@@ -1,0 +1,390 @@
+"""Every circulation write: borrow, return, renew, holds, copies.
+
+Each runs in one transaction holding a lock on the book's row (``select_for_update``), so
+everything that moves that book's copies happens one at a time: two members borrowing the
+last copy at once get one loan and one refusal, a return racing a walk-in borrow while a hold
+waits serves the hold. A borrow also locks the member's row first (always member, then book:
+no deadlock), so two borrows by one member at once cannot pass the loan limit together. The
+database constraints (``models``) back each rule. Every change is written to the book's
+history (``BookEvent``) in the same transaction; e-mails go after commit.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.db.models import Count, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from apps.bookshelf.models import Book, BookEvent
+from apps.bookshelf.services import record_event
+from apps.core.policy import PolicyDenied, enforce
+
+from .models import Copy, CopyStatus, Hold, HoldStatus, Loan
+from .notifications import tell_hold_ready
+from .policy import (
+    why_cannot_borrow,
+    why_cannot_cancel_hold,
+    why_cannot_manage_inventory,
+    why_cannot_place_hold,
+    why_cannot_renew,
+    why_cannot_return,
+)
+
+MAX_COPIES_AT_ONCE = 50
+
+
+class CirculationRefused(Exception):
+    """Not now, with the sentence saying why (no free copy, the loan limit, …).
+    ``offer_hold``: the person may place a hold instead."""
+
+    def __init__(self, message: str, *, offer_hold: bool = False) -> None:
+        super().__init__(message)
+        self.offer_hold = offer_hold
+
+
+# --- Reading availability --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Availability:
+    available: int
+    total: int
+    waiting: int  # holds in the queue
+    on_hold_shelf: int = 0  # copies waiting for the member they were kept for
+
+    def __str__(self) -> str:
+        if self.available or not self.total:
+            return _("%(available)s of %(total)s available") % {
+                "available": self.available,
+                "total": self.total,
+            }
+        if self.on_hold_shelf == self.total and not self.waiting:
+            return _("On the hold shelf for a member")
+        if self.waiting:
+            return ngettext("On loan · %(n)s waiting", "On loan · %(n)s waiting", self.waiting) % {
+                "n": self.waiting
+            }
+        return _("On loan")
+
+
+def availability(book_ids: list[int]) -> dict[int, Availability]:
+    """Availability of several books in two queries, whatever their number (a list page)."""
+    copies = (
+        Copy.objects.filter(book_id__in=book_ids)
+        .exclude(status=CopyStatus.WITHDRAWN)
+        .values("book_id")
+        .annotate(
+            total=Count("id"),
+            available=Count("id", filter=Q(status=CopyStatus.AVAILABLE)),
+            on_hold_shelf=Count("id", filter=Q(status=CopyStatus.ON_HOLD_SHELF)),
+        )
+    )
+    waiting = (
+        Hold.objects.filter(book_id__in=book_ids, status=HoldStatus.WAITING)
+        .values("book_id")
+        .annotate(n=Count("id"))
+    )
+    waiting_of = {row["book_id"]: row["n"] for row in waiting}
+    found = {
+        row["book_id"]: Availability(
+            row["available"], row["total"], waiting_of.get(row["book_id"], 0), row["on_hold_shelf"]
+        )
+        for row in copies
+    }
+    return {pk: found.get(pk, Availability(0, 0, waiting_of.get(pk, 0))) for pk in book_ids}
+
+
+# --- Locks ---------------------------------------------------------------------------------
+
+
+def _lock_book(book_id: int) -> Book:
+    return Book.objects.select_for_update().get(pk=book_id)
+
+
+def _lock_member(member: Any) -> None:
+    get_user_model().objects.select_for_update().filter(pk=member.pk).exists()
+
+
+def _event(book: Book, action: str, actor: Any, barcode: str = "", **extra: Any) -> None:
+    changes = {"copy": [None, barcode]} if barcode else {}
+    record_event(book, action, actor, changes=changes, **extra)
+
+
+# --- Borrowing -----------------------------------------------------------------------------
+
+
+def borrow(*, book: Book, member: Any, actor: Any | None = None) -> Loan:
+    """``member`` takes a copy of ``book``: the one waiting for them on the hold shelf, else
+    an available one. ``actor`` is the librarian at the desk, or the member themselves."""
+    actor = actor or member
+    enforce(why_cannot_borrow(actor, book, member))
+    now = timezone.now()
+    with transaction.atomic():
+        _lock_member(member)
+        book = _lock_book(book.pk)
+        open_loans = Loan.objects.open().filter(borrower=member)
+        if open_loans.filter(book=book).exists():
+            raise CirculationRefused(_("You already have this book on loan."))
+        limit = settings.BOOKSHELF_LOAN_LIMIT
+        if open_loans.count() >= limit:
+            raise CirculationRefused(
+                _("You have %(n)s books on loan, the most at once. Return one first.")
+                % {"n": limit}
+            )
+        hold = (
+            Hold.objects.filter(book=book, member=member, status=HoldStatus.READY)
+            .select_related("copy")
+            .first()
+        )
+        copy: Copy | None
+        if hold is not None and hold.copy is not None:  # a ready hold has its copy (constraint)
+            copy = hold.copy
+            Hold.objects.filter(pk=hold.pk).update(
+                status=HoldStatus.COLLECTED, ready_until=None, closed_at=now
+            )
+        else:
+            copy = (
+                Copy.objects.filter(book=book, status=CopyStatus.AVAILABLE)
+                .order_by("barcode")
+                .first()
+            )
+            if copy is None:
+                raise CirculationRefused(
+                    _("No copy of “%(title)s” is free right now. Place a hold to be next.")
+                    % {"title": book.title},
+                    offer_hold=not Hold.objects.active().filter(book=book, member=member).exists(),
+                )
+        Copy.objects.filter(pk=copy.pk).update(status=CopyStatus.ON_LOAN)
+        loan = Loan.objects.create(
+            copy=copy,
+            book=book,
+            borrower=member,
+            borrowed_at=now,
+            due_at=now + datetime.timedelta(days=settings.BOOKSHELF_LOAN_DAYS),
+        )
+        # A waiting hold of this member is served by the walk-in borrow too.
+        Hold.objects.filter(book=book, member=member, status=HoldStatus.WAITING).update(
+            status=HoldStatus.COLLECTED, closed_at=now
+        )
+        _event(book, BookEvent.Action.BORROWED, actor, copy.barcode, comment=_for(member, actor))
+    return loan
+
+
+def return_loan(*, loan: Loan, actor: Any) -> Loan:
+    """Close the loan; the copy goes to the first member waiting (the hold shelf), never
+    back on the open shelf while someone waits."""
+    enforce(why_cannot_return(actor, loan))
+    now = timezone.now()
+    with transaction.atomic():
+        book = _lock_book(loan.book_id)
+        loan = Loan.objects.select_related("copy").get(pk=loan.pk)
+        if loan.returned_at is not None:
+            raise CirculationRefused(_("This loan was already returned."))
+        Loan.objects.filter(pk=loan.pk).update(returned_at=now)
+        _event(
+            book,
+            BookEvent.Action.RETURNED,
+            actor,
+            loan.copy.barcode,
+            comment=_for(loan.borrower, actor),
+        )
+        _shelve(book, loan.copy, actor, now)
+        loan.refresh_from_db()
+    return loan
+
+
+def renew(*, loan: Loan, actor: Any) -> Loan:
+    """Another loan period from today, at most ``BOOKSHELF_RENEWALS`` times, and not while
+    someone waits for the book."""
+    enforce(why_cannot_renew(actor, loan))
+    now = timezone.now()
+    with transaction.atomic():
+        book = _lock_book(loan.book_id)
+        loan = Loan.objects.select_related("copy").get(pk=loan.pk)
+        if loan.returned_at is not None:
+            raise CirculationRefused(_("This loan was already returned."))
+        if loan.renewals >= settings.BOOKSHELF_RENEWALS:
+            raise CirculationRefused(
+                _("Renewed %(n)s times already, the most a loan allows.")
+                % {"n": settings.BOOKSHELF_RENEWALS}
+            )
+        if Hold.objects.queue(book).exists():
+            raise CirculationRefused(_("Someone is waiting for this book: it cannot be renewed."))
+        due = max(loan.due_at, now) + datetime.timedelta(days=settings.BOOKSHELF_LOAN_DAYS)
+        Loan.objects.filter(pk=loan.pk, returned_at=None, renewals=loan.renewals).update(
+            due_at=due, renewals=loan.renewals + 1
+        )
+        _event(
+            book,
+            BookEvent.Action.RENEWED,
+            actor,
+            loan.copy.barcode,
+            comment=_for(loan.borrower, actor),
+        )
+        loan.refresh_from_db()
+    return loan
+
+
+# --- Holds ---------------------------------------------------------------------------------
+
+
+def place_hold(*, book: Book, member: Any) -> Hold:
+    """A place in the book's queue, only when no copy is free."""
+    enforce(why_cannot_place_hold(member, book))
+    with transaction.atomic():
+        book = _lock_book(book.pk)
+        if Copy.objects.filter(book=book, status=CopyStatus.AVAILABLE).exists():
+            raise CirculationRefused(_("A copy is free: borrow it instead of waiting."))
+        if Loan.objects.open().filter(book=book, borrower=member).exists():
+            raise CirculationRefused(_("You already have this book on loan."))
+        if Hold.objects.active().filter(book=book, member=member).exists():
+            raise CirculationRefused(_("You are already in the queue for this book."))
+        hold = Hold.objects.create(book=book, member=member)
+        _event(book, BookEvent.Action.HOLD_PLACED, member)
+    return hold
+
+
+def cancel_hold(*, hold: Hold, actor: Any) -> Hold:
+    """Leave the queue; a copy waiting on the hold shelf passes to the next member."""
+    enforce(why_cannot_cancel_hold(actor, hold))
+    now = timezone.now()
+    with transaction.atomic():
+        book = _lock_book(hold.book_id)
+        hold = Hold.objects.select_related("copy").get(pk=hold.pk)
+        if hold.status not in (HoldStatus.WAITING, HoldStatus.READY):
+            raise CirculationRefused(_("This hold is no longer active."))
+        copy = hold.copy if hold.status == HoldStatus.READY else None
+        Hold.objects.filter(pk=hold.pk).update(
+            status=HoldStatus.CANCELLED, ready_until=None, closed_at=now
+        )
+        _event(book, BookEvent.Action.HOLD_CANCELLED, actor, comment=_for(hold.member, actor))
+        if copy is not None:
+            _shelve(book, copy, actor, now)
+        hold.refresh_from_db()
+    return hold
+
+
+def expire_holds(now: datetime.datetime | None = None) -> int:
+    """Holds not collected in time expire and their copy passes on. Idempotent: run it from
+    cron as often as you like. Returns how many expired."""
+    now = now or timezone.now()
+    expired = 0
+    due = Hold.objects.filter(status=HoldStatus.READY, ready_until__lt=now).values_list(
+        "pk", "book_id"
+    )
+    for hold_id, book_id in list(due):
+        with transaction.atomic():
+            book = _lock_book(book_id)
+            hold = Hold.objects.select_related("copy", "member").get(pk=hold_id)
+            if (
+                hold.status != HoldStatus.READY
+                or hold.ready_until is None
+                or hold.ready_until >= now
+            ):
+                continue  # collected or cancelled meanwhile
+            copy = hold.copy
+            Hold.objects.filter(pk=hold.pk).update(
+                status=HoldStatus.EXPIRED, ready_until=None, closed_at=now
+            )
+            _event(book, BookEvent.Action.HOLD_EXPIRED, None, comment=str(hold.member))
+            if copy is not None:
+                _shelve(book, copy, None, now)
+            expired += 1
+    return expired
+
+
+def _shelve(book: Book, copy: Copy, actor: Any, now: datetime.datetime) -> None:
+    """A copy that came back: to the hold shelf for the first member waiting (told by
+    e-mail after commit), else back on the open shelf. Call it holding the book's lock."""
+    hold = Hold.objects.queue(book).select_related("member").first()
+    if hold is None:
+        Copy.objects.filter(pk=copy.pk).update(status=CopyStatus.AVAILABLE)
+        return
+    ready_until = now + datetime.timedelta(days=settings.BOOKSHELF_HOLD_SHELF_DAYS)
+    Copy.objects.filter(pk=copy.pk).update(status=CopyStatus.ON_HOLD_SHELF)
+    Hold.objects.filter(pk=hold.pk).update(
+        status=HoldStatus.READY, copy=copy, ready_until=ready_until
+    )
+    _event(book, BookEvent.Action.HOLD_READY, actor, copy.barcode, comment=str(hold.member))
+    tell_hold_ready(book=book, member=hold.member, ready_until=ready_until)
+
+
+def _for(member: Any, actor: Any) -> str:
+    """The history's note when someone acts for another (the desk)."""
+    return "" if actor == member else _("for %(member)s") % {"member": member}
+
+
+# --- Copies --------------------------------------------------------------------------------
+
+
+def add_copies(*, book: Book, count: int, actor: Any) -> list[Copy]:
+    """``count`` new copies with generated barcodes; each goes to a waiting member first."""
+    enforce(why_cannot_manage_inventory(actor))
+    if not 1 <= count <= MAX_COPIES_AT_ONCE:
+        raise CirculationRefused(
+            _("Add between 1 and %(most)s copies at a time.") % {"most": MAX_COPIES_AT_ONCE}
+        )
+    now = timezone.now()
+    with transaction.atomic():
+        book = _lock_book(book.pk)
+        start = Copy.objects.filter(book=book).count() + 1
+        barcodes = [f"B{book.pk:06d}-{start + n:03d}" for n in range(count)]
+        Copy.objects.bulk_create(
+            Copy(book=book, barcode=barcode, added_at=now) for barcode in barcodes
+        )
+        copies = list(Copy.objects.filter(barcode__in=barcodes).order_by("barcode"))
+        record_event(
+            book,
+            BookEvent.Action.COPIES_ADDED,
+            actor,
+            comment=", ".join(copy.barcode for copy in copies),
+        )
+        for copy in copies:
+            _shelve(book, copy, actor, now)
+    return copies
+
+
+def withdraw_copy(*, copy: Copy, actor: Any) -> Copy:
+    """Take a copy out of circulation (lost, worn out). Refused while it is on loan or waits
+    for someone on the hold shelf."""
+    enforce(why_cannot_manage_inventory(actor))
+    with transaction.atomic():
+        book = _lock_book(copy.book_id)
+        copy = Copy.objects.get(pk=copy.pk)
+        if copy.status in (CopyStatus.ON_LOAN, CopyStatus.ON_HOLD_SHELF):
+            raise CirculationRefused(
+                _("Copy %(barcode)s is %(status)s: it can be withdrawn once it is back.")
+                % {"barcode": copy.barcode, "status": copy.get_status_display()}
+            )
+        if copy.status == CopyStatus.WITHDRAWN:
+            raise CirculationRefused(
+                _("Copy %(barcode)s is already withdrawn.") % {"barcode": copy.barcode}
+            )
+        Copy.objects.filter(pk=copy.pk).update(status=CopyStatus.WITHDRAWN)
+        _event(book, BookEvent.Action.COPY_WITHDRAWN, actor, copy.barcode)
+        copy.refresh_from_db()
+    return copy
+
+
+__all__ = [
+    "Availability",
+    "CirculationRefused",
+    "PolicyDenied",
+    "add_copies",
+    "availability",
+    "borrow",
+    "cancel_hold",
+    "expire_holds",
+    "place_hold",
+    "renew",
+    "return_loan",
+    "withdraw_copy",
+]

@@ -1,0 +1,16 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from . import views
+
+app_name = "circulation"
+
+urlpatterns = [
+    path("books/<int:pk>/borrow/", views.BorrowView.as_view(), name="borrow"),
+    path("books/<int:pk>/hold/", views.PlaceHoldView.as_view(), name="hold"),
+    path("holds/<int:pk>/cancel/", views.CancelHoldView.as_view(), name="hold-cancel"),
+    path("loans/", views.LoansView.as_view(), name="loans"),
+    path("loans/<int:pk>/return/", views.ReturnView.as_view(), name="loan-return"),
+    path("loans/<int:pk>/renew/", views.RenewView.as_view(), name="loan-renew"),
+]

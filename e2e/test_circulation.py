@@ -1,0 +1,242 @@
+"""Issue 12, circulation as a member sees it in a real browser: borrow from a book's Copies
+panel, renew and return from /loans/; a hold on a book whose only copy is out, served from
+the hold shelf when the copy comes back; the same borrowing without JavaScript; /loans/ on a
+phone.
+
+The personas are seed_demo's (``demo_site``, password DEMO_PASSWORD). Its circulation:
+every demo book has 1–3 copies; `member` has two loans (one overdue) and a hold on a
+single-copy book that `librarian` has borrowed. The books each test uses are picked from the
+database by their copies, not by title, so they follow the demo data.
+"""
+
+from __future__ import annotations
+
+import re
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from playwright.sync_api import Browser, BrowserContext, Page, expect
+
+from apps.bookshelf.models import Book
+from apps.circulation.models import Hold, HoldStatus, Loan
+from apps.circulation.services import availability
+
+from .conftest import BrowserProblems, watch
+from .pages import (
+    BookList,
+    CopiesPanel,
+    LoansPage,
+    assert_focus_not_on_body,
+    assert_no_sideways_scroll,
+    fill_login_form,
+    log_in,
+    scripts_ready,
+    toast,
+)
+
+PASSWORD = settings.DEMO_PASSWORD
+PHONE = {"width": 390, "height": 844}
+
+
+def context_for(browser_problems: BrowserProblems, new_context, **options) -> BrowserContext:
+    """A fresh browser context (its own cookies: another person), watched like ``page``'s."""
+    return watch(new_context(**options), browser_problems)
+
+
+def free_book(member, *, copies: int, available: int | None = None) -> Book:
+    """A book in the catalogue with ``copies`` copies, ``available`` of them (default all)
+    on the shelf, that ``member`` neither has on loan nor holds."""
+    available = copies if available is None else available
+    taken = {
+        *Loan.objects.open().filter(borrower=member).values_list("book_id", flat=True),
+        *Hold.objects.active().filter(member=member).values_list("book_id", flat=True),
+    }
+    books = list(Book.objects.public().exclude(pk__in=taken).order_by("pk"))
+    counts = availability([book.pk for book in books])
+    for book in books:
+        if (counts[book.pk].total, counts[book.pk].available) == (copies, available):
+            return book
+    raise AssertionError(f"the demo data has no book with {available} of {copies} available")
+
+
+def create_member(username: str, first_name: str):
+    """A second member, in the Members role, who logs in with PASSWORD."""
+    user = get_user_model().objects.create_user(
+        username, f"{username}@example.com", first_name=first_name, last_name="Reader"
+    )
+    user.set_password(PASSWORD)
+    user.save()
+    user.groups.add(Group.objects.get(name="Members"))
+    return user
+
+
+def borrowed(title: str) -> str:
+    return f"You borrowed “{title}”. It is due back on"
+
+
+def test_a_member_borrows_renews_and_returns_a_book(
+    page: Page, live_server, demo_site, browser_problems
+):
+    base = live_server.url
+    member = demo_site["member"]
+    book = free_book(member, copies=3)
+    title = book.title
+
+    # --- borrow from the book's Copies panel (htmx) -------------------------------------------
+    log_in(page, base, "member", PASSWORD)
+    panel = CopiesPanel(page, base).open(book.pk)
+    expect(panel.availability).to_have_text("3 of 3 available")
+    scripts_ready(page)
+    panel.press("Borrow")
+    expect(toast(page, borrowed(title))).to_be_visible()
+    expect(panel.region).to_contain_text("You have copy")
+    expect(panel.availability).to_have_text("2 of 3 available")
+    expect(panel.button("Borrow")).to_have_count(0)
+    assert_focus_not_on_body(page)
+    expect(panel.button("Return")).to_be_focused()  # the panel's data-focus
+    loan = Loan.objects.open().get(book=book, borrower=member)
+    expect(panel.region).to_contain_text(f"You have copy {loan.copy.barcode}, due back on")
+
+    # The book list says so too.
+    books = BookList(page, base).open(f"?q={title}")
+    expect(books.row(title).locator(".book-availability")).to_have_text("2 of 3 available")
+    panel.open(book.pk)
+    expect(panel.region).to_contain_text("You have copy")
+
+    # --- /loans/ lists it; renew it there -------------------------------------------------------
+    panel.region.get_by_role("link", name="Your loans and holds").click()
+    loans = LoansPage(page, base)
+    expect(page.get_by_role("heading", level=1)).to_have_text("Your loans and holds")
+    expect(loans.loan(title)).to_contain_text(f"Copy {loan.copy.barcode}, due")
+    expect(loans.loan(title).locator(".badge", has_text="Overdue")).to_have_count(0)
+    loans.renew(title)
+    expect(page).to_have_url(f"{base}/loans/")
+    expect(toast(page, f"Renewed: “{title}” is now due on")).to_be_visible()
+    expect(loans.loan(title)).to_contain_text("renewed once")
+    loan.refresh_from_db()
+    assert loan.renewals == 1 and loan.returned_at is None
+
+    # --- return it from /loans/ -----------------------------------------------------------------
+    loans.give_back(title)
+    expect(page).to_have_url(f"{base}/loans/")
+    expect(toast(page, f"“{title}” returned. Thank you!")).to_be_visible()
+    expect(loans.loan(title)).to_have_count(0)
+    expect(loans.returned(title)).to_contain_text("returned")
+    loan.refresh_from_db()
+    assert loan.returned_at is not None
+
+    # The book's panel offers it again, all copies on the shelf.
+    panel.open(book.pk)
+    expect(panel.availability).to_have_text("3 of 3 available")
+    expect(panel.button("Borrow")).to_be_visible()
+
+
+def test_a_hold_is_served_from_the_hold_shelf_when_the_copy_comes_back(
+    page: Page, new_context, live_server, demo_site, browser_problems
+):
+    base = live_server.url
+    member = demo_site["member"]
+    book = free_book(member, copies=1)
+    title = book.title
+    rosa = create_member("rosa", "Rosa")
+
+    # --- rosa borrows the only copy ------------------------------------------------------------
+    log_in(page, base, "rosa", PASSWORD)
+    rosas = CopiesPanel(page, base).open(book.pk)
+    expect(rosas.availability).to_have_text("1 of 1 available")
+    scripts_ready(page)
+    rosas.press("Borrow")
+    expect(toast(page, borrowed(title))).to_be_visible()
+    expect(rosas.region).to_contain_text("You have copy")
+    expect(rosas.availability).to_have_text("On loan")
+    assert Loan.objects.open().get(book=book).borrower == rosa
+
+    # --- member, in a browser of their own, finds it on loan and places a hold ----------------
+    max_page = context_for(browser_problems, new_context).new_page()
+    log_in(max_page, base, "member", PASSWORD)
+    maxs = CopiesPanel(max_page, base).open(book.pk)
+    expect(maxs.availability).to_have_text("On loan")
+    expect(maxs.button("Borrow")).to_have_count(0)
+    scripts_ready(max_page)
+    maxs.press("Place a hold")
+    expect(toast(max_page, f"You are in the queue for “{title}”.")).to_be_visible()
+    expect(maxs.region).to_contain_text("You are number 1 in the queue.")
+    expect(maxs.availability).to_have_text("On loan · 1 waiting")
+    assert_focus_not_on_body(max_page)
+    expect(maxs.button("Cancel the hold")).to_be_focused()
+    hold = Hold.objects.get(book=book, member=member)
+    assert hold.status == HoldStatus.WAITING
+
+    # --- rosa returns it: the copy goes to the hold shelf for member ------------------------------
+    rosas.open(book.pk)  # her page learns of the queue
+    expect(rosas.availability).to_have_text("On loan · 1 waiting")
+    scripts_ready(page)
+    rosas.press("Return")
+    expect(toast(page, f"“{title}” returned. Thank you!")).to_be_visible()
+    expect(rosas.region).not_to_contain_text("You have copy")
+    # Not back on the open shelf: the copy is member's, so rosa cannot take it again.
+    expect(rosas.button("Borrow")).to_have_count(0)
+    expect(rosas.availability).not_to_have_text(re.compile(r"^1 of 1"))
+    assert_focus_not_on_body(page)
+    hold.refresh_from_db()
+    assert hold.status == HoldStatus.READY
+
+    # --- member reloads the book and borrows the copy waiting for them ---------------------------
+    maxs.open(book.pk)
+    expect(maxs.region).to_contain_text("A copy waits for you on the hold shelf until")
+    scripts_ready(max_page)
+    maxs.press("Borrow it now")
+    expect(toast(max_page, borrowed(title))).to_be_visible()
+    expect(maxs.region).to_contain_text("You have copy")
+    expect(maxs.availability).to_have_text("On loan")
+    assert_focus_not_on_body(max_page)
+    loan = Loan.objects.open().get(book=book)
+    assert loan.borrower == member
+    hold.refresh_from_db()
+    assert hold.status == HoldStatus.COLLECTED
+
+    loans = LoansPage(max_page, base).open()
+    expect(loans.loan(title)).to_contain_text(f"Copy {loan.copy.barcode}, due")
+    expect(loans.hold(title)).to_have_count(0)
+
+
+def test_without_javascript_a_member_borrows_from_the_books_page(
+    browser: Browser, live_server, demo_site, browser_problems
+):
+    base = live_server.url
+    member = demo_site["member"]
+    book = free_book(member, copies=2)
+    title = book.title
+
+    page = watch(browser.new_context(java_script_enabled=False), browser_problems).new_page()
+    page.goto(f"{base}/accounts/login/")
+    fill_login_form(page, "member", PASSWORD)
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Hello")
+
+    panel = CopiesPanel(page, base).open(book.pk)
+    expect(panel.availability).to_have_text("2 of 2 available")
+    panel.press("Borrow")
+    expect(page).to_have_url(f"{base}/books/{book.pk}/")
+    expect(page.get_by_text(borrowed(title))).to_be_visible()
+    expect(panel.region).to_contain_text("You have copy")
+    expect(panel.availability).to_have_text("1 of 2 available")
+    assert Loan.objects.open().filter(book=book, borrower=member).exists()
+
+
+def test_loans_fit_a_phone_and_show_the_overdue_loan(page: Page, live_server, demo_site):
+    member = demo_site["member"]
+    overdue = [loan for loan in Loan.objects.open().filter(borrower=member) if loan.is_overdue]
+    current = [loan for loan in Loan.objects.open().filter(borrower=member) if not loan.is_overdue]
+    assert len(overdue) == 1 and len(current) == 1, (overdue, current)
+    held = Hold.objects.active().get(member=member)
+
+    page.set_viewport_size(PHONE)
+    log_in(page, live_server.url, "member", PASSWORD)
+    loans = LoansPage(page, live_server.url).open()
+    expect(loans.section("On loan").locator("li")).to_have_count(2)
+    late = loans.loan(overdue[0].book.title)
+    expect(late.locator(".badge", has_text="Overdue")).to_be_visible()
+    expect(loans.loan(current[0].book.title).locator(".badge", has_text="Overdue")).to_have_count(0)
+    expect(loans.hold(held.book.title)).to_contain_text("Number 1 in the queue")
+    assert_no_sideways_scroll(page)
