@@ -200,10 +200,14 @@ class BookDetailView(CatalogueAccessMixin, HtmxPartialMixin, DetailView):
                 recent_events=events[:RECENT_EVENTS],
                 more_events=len(events) > RECENT_EVENTS,
             )
-        if self.object.is_public and not self.wants_partial():
-            from apps.circulation.panel import circulation_panel  # circulation builds on books
+        if not self.wants_partial():
+            # circulation builds on books
+            from apps.circulation.panel import circulation_panel
+            from apps.circulation.policy import why_cannot_manage_inventory
 
-            context["panel"] = circulation_panel(user, self.object)
+            # Members see the copies of books in the catalogue; the desk sees every book's.
+            if self.object.is_public or not why_cannot_manage_inventory(user):
+                context["panel"] = circulation_panel(user, self.object)
         if user.is_authenticated and not self.wants_partial():
             # What else can be done to this book, why this user can't, and which roles can,
             # so nobody wonders about a missing button.

@@ -122,6 +122,14 @@ class Loan(models.Model):
     def is_overdue(self) -> bool:
         return self.is_open and self.due_at < timezone.now()
 
+    @property
+    def days_overdue(self) -> int:
+        """Whole days past due, counting a started day (an hour late is a day late)."""
+        if not self.is_overdue:
+            return 0
+        late = timezone.now() - self.due_at
+        return late.days + (1 if late % datetime.timedelta(days=1) else 0)
+
 
 class HoldStatus(models.TextChoices):
     WAITING = "waiting", _("waiting")

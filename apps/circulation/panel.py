@@ -9,7 +9,7 @@ from typing import Any
 from apps.bookshelf.models import Book
 
 from .models import Hold, HoldStatus, Loan
-from .policy import why_cannot_use_loans
+from .policy import why_cannot_manage_inventory, why_cannot_use_loans
 from .services import Availability, availability
 
 
@@ -23,6 +23,7 @@ class CirculationPanel:
     may_hold: bool = False
     signed_in: bool = False
     borrower: bool = False  # holds the permission to borrow
+    manages: bool = False  # the desk: links to the book's copies
 
 
 def circulation_panel(user: Any, book: Book) -> CirculationPanel:
@@ -59,4 +60,5 @@ def circulation_panel(user: Any, book: Book) -> CirculationPanel:
         and counts.total > 0,
         signed_in=True,
         borrower=borrower,
+        manages=not why_cannot_manage_inventory(user),
     )

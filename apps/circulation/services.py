@@ -121,9 +121,11 @@ def _event(book: Book, action: str, actor: Any, barcode: str = "", **extra: Any)
 # --- Borrowing -----------------------------------------------------------------------------
 
 
-def borrow(*, book: Book, member: Any, actor: Any | None = None) -> Loan:
+def borrow(*, book: Book, member: Any, actor: Any | None = None, copy: Copy | None = None) -> Loan:
     """``member`` takes a copy of ``book``: the one waiting for them on the hold shelf, else
-    an available one. ``actor`` is the librarian at the desk, or the member themselves."""
+    an available one. ``actor`` is the librarian at the desk, or the member themselves. At
+    the desk the librarian scans a given ``copy``: that one is lent, if it is free or waits
+    on the hold shelf for this member."""
     actor = actor or member
     enforce(why_cannot_borrow(actor, book, member))
     now = timezone.now()
@@ -132,36 +134,45 @@ def borrow(*, book: Book, member: Any, actor: Any | None = None) -> Loan:
         book = _lock_book(book.pk)
         open_loans = Loan.objects.open().filter(borrower=member)
         if open_loans.filter(book=book).exists():
-            raise CirculationRefused(_("You already have this book on loan."))
+            raise CirculationRefused(
+                _("You already have this book on loan.")
+                if actor == member
+                else _("%(member)s already has this book on loan.") % {"member": member}
+            )
         limit = settings.BOOKSHELF_LOAN_LIMIT
         if open_loans.count() >= limit:
             raise CirculationRefused(
                 _("You have %(n)s books on loan, the most at once. Return one first.")
                 % {"n": limit}
+                if actor == member
+                else _("%(member)s has %(n)s books on loan, the most at once.")
+                % {"member": member, "n": limit}
             )
         hold = (
             Hold.objects.filter(book=book, member=member, status=HoldStatus.READY)
             .select_related("copy")
             .first()
         )
-        copy: Copy | None
-        if hold is not None and hold.copy is not None:  # a ready hold has its copy (constraint)
-            copy = hold.copy
-            Hold.objects.filter(pk=hold.pk).update(
-                status=HoldStatus.COLLECTED, ready_until=None, closed_at=now
-            )
+        if copy is not None:
+            copy = _scanned_copy_for(book, copy, member)
+        elif hold is not None:
+            copy = hold.copy  # a ready hold has its copy (constraint)
         else:
             copy = (
                 Copy.objects.filter(book=book, status=CopyStatus.AVAILABLE)
                 .order_by("barcode")
                 .first()
             )
-            if copy is None:
-                raise CirculationRefused(
-                    _("No copy of “%(title)s” is free right now. Place a hold to be next.")
-                    % {"title": book.title},
-                    offer_hold=not Hold.objects.active().filter(book=book, member=member).exists(),
-                )
+        if copy is None:
+            raise CirculationRefused(
+                _("No copy of “%(title)s” is free right now. Place a hold to be next.")
+                % {"title": book.title},
+                offer_hold=not Hold.objects.active().filter(book=book, member=member).exists(),
+            )
+        if hold is not None:
+            Hold.objects.filter(pk=hold.pk).update(
+                status=HoldStatus.COLLECTED, ready_until=None, closed_at=now
+            )
         Copy.objects.filter(pk=copy.pk).update(status=CopyStatus.ON_LOAN)
         loan = Loan.objects.create(
             copy=copy,
@@ -175,7 +186,36 @@ def borrow(*, book: Book, member: Any, actor: Any | None = None) -> Loan:
             status=HoldStatus.COLLECTED, closed_at=now
         )
         _event(book, BookEvent.Action.BORROWED, actor, copy.barcode, comment=_for(member, actor))
+        if hold is not None and hold.copy is not None and hold.copy.pk != copy.pk:
+            # They took another copy than the one kept for them: that one passes on.
+            _shelve(book, hold.copy, actor, now)
     return loan
+
+
+def _scanned_copy_for(book: Book, copy: Copy, member: Any) -> Copy:
+    """The copy a librarian scanned, re-read under the book's lock: lent if it is on the
+    open shelf or waits on the hold shelf for ``member``; refused otherwise."""
+    copy = Copy.objects.get(pk=copy.pk)
+    if copy.book_id != book.pk:
+        raise CirculationRefused(
+            _("Copy %(barcode)s is not of this book.") % {"barcode": copy.barcode}
+        )
+    if copy.status == CopyStatus.AVAILABLE:
+        return copy
+    if copy.status == CopyStatus.ON_HOLD_SHELF:
+        kept_for = (
+            Hold.objects.filter(copy=copy, status=HoldStatus.READY).select_related("member").first()
+        )
+        if kept_for is not None and kept_for.member_id == member.pk:
+            return copy
+        raise CirculationRefused(
+            _("Copy %(barcode)s waits on the hold shelf for %(member)s.")
+            % {"barcode": copy.barcode, "member": kept_for.member if kept_for else _("someone")}
+        )
+    raise CirculationRefused(
+        _("Copy %(barcode)s is %(status)s.")
+        % {"barcode": copy.barcode, "status": copy.get_status_display()}
+    )
 
 
 def return_loan(*, loan: Loan, actor: Any) -> Loan:
@@ -322,6 +362,51 @@ def _for(member: Any, actor: Any) -> str:
     return "" if actor == member else _("for %(member)s") % {"member": member}
 
 
+# --- The desk: one barcode field ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DeskOutcome:
+    """What a scan at the desk did: ``returned`` (with where the copy went) or lent."""
+
+    loan: Loan
+    returned: bool
+    kept_for: Any | None = None  # the member whose hold the returned copy now waits for
+    ready_until: datetime.datetime | None = None
+
+
+def desk_scan(*, barcode: str, member: Any | None, actor: Any) -> DeskOutcome:
+    """A librarian scans a copy: one on loan is checked in (it goes to the first member
+    waiting, else back on the shelf); any other is checked out to ``member`` (the person
+    at the desk), who must be given then. Raises ``CirculationRefused`` with the sentence
+    for the desk: an unknown barcode, a withdrawn copy, one kept for someone else."""
+    enforce(why_cannot_manage_inventory(actor))
+    barcode = barcode.strip()
+    copy = Copy.objects.select_related("book").filter(barcode__iexact=barcode).first()
+    if copy is None:
+        raise CirculationRefused(_("No copy has the barcode “%(barcode)s”.") % {"barcode": barcode})
+    loan = Loan.objects.open().filter(copy=copy).first()
+    if loan is not None:
+        loan = return_loan(loan=loan, actor=actor)
+        kept = (
+            Hold.objects.filter(copy=copy, status=HoldStatus.READY).select_related("member").first()
+        )
+        return DeskOutcome(
+            loan,
+            returned=True,
+            kept_for=kept.member if kept else None,
+            ready_until=kept.ready_until if kept else None,
+        )
+    if member is None:
+        raise CirculationRefused(
+            _("Copy %(barcode)s is not on loan. To check it out, enter the member first.")
+            % {"barcode": copy.barcode}
+        )
+    return DeskOutcome(
+        borrow(book=copy.book, member=member, actor=actor, copy=copy), returned=False
+    )
+
+
 # --- Copies --------------------------------------------------------------------------------
 
 
@@ -377,11 +462,13 @@ def withdraw_copy(*, copy: Copy, actor: Any) -> Copy:
 __all__ = [
     "Availability",
     "CirculationRefused",
+    "DeskOutcome",
     "PolicyDenied",
     "add_copies",
     "availability",
     "borrow",
     "cancel_hold",
+    "desk_scan",
     "expire_holds",
     "place_hold",
     "renew",

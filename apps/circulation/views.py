@@ -6,26 +6,47 @@ back to the page it was on."""
 
 from __future__ import annotations
 
+import datetime
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views import View
-from django.views.generic import TemplateView
+from django.views.generic import FormView, TemplateView
 
 from apps.bookshelf.models import Book
 from apps.core.htmx import is_htmx
 from apps.core.mixins import PolicyRequiredMixin
 from apps.core.net import safe_next_url
+from apps.core.policy import PolicyDenied
 
-from .models import Hold, HoldStatus, Loan
+from .forms import AddCopiesForm, DeskScanForm
+from .models import Copy, Hold, HoldStatus, Loan
 from .panel import circulation_panel
 from .policy import sees_loan, why_cannot_manage_inventory, why_cannot_use_loans
-from .services import CirculationRefused, borrow, cancel_hold, place_hold, renew, return_loan
+from .services import (
+    MAX_COPIES_AT_ONCE,
+    CirculationRefused,
+    DeskOutcome,
+    add_copies,
+    availability,
+    borrow,
+    cancel_hold,
+    desk_scan,
+    place_hold,
+    renew,
+    return_loan,
+    withdraw_copy,
+)
 
 if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise
@@ -182,3 +203,206 @@ def queue_positions(holds: list[Hold]) -> dict[int, int]:
         counter[book_id] = counter.get(book_id, 0) + 1
         places[pk] = counter[book_id]
     return places
+
+
+# --- The desk (/circulation/) and the copies (/inventory/<book id>/) -------------------------
+
+DESK_LIST_LIMIT = 50
+
+
+@dataclass(frozen=True)
+class DeskResult:
+    """One line at the top of the desk: what a scan did, or why not."""
+
+    level: str  # success | warning (to the hold shelf) | danger (refused)
+    label: StrOrPromise  # the badge: words, not only a colour
+    text: str
+    field: str = "barcode"  # where the librarian goes next
+
+    @classmethod
+    def of(cls, outcome: DeskOutcome) -> DeskResult:
+        loan = outcome.loan
+        item = _("“%(title)s” (%(barcode)s)") % {
+            "title": loan.book.title,
+            "barcode": loan.copy.barcode,
+        }
+        if not outcome.returned:
+            return cls(
+                "success",
+                _("Checked out"),
+                _("%(item)s to %(member)s, due %(due)s.")
+                % {"item": item, "member": loan.borrower, "due": _day(loan.due_at)},
+            )
+        days_late = (loan.returned_at - loan.due_at).days if loan.returned_at else 0
+        late = (
+            ngettext(" It was %(n)s day late.", " It was %(n)s days late.", days_late)
+            % {"n": days_late}
+            if days_late > 0
+            else ""
+        )
+        if outcome.kept_for is not None and outcome.ready_until is not None:
+            return cls(
+                "warning",
+                _("Hold shelf"),
+                _(
+                    "%(item)s returned by %(borrower)s. Put it on the hold shelf for %(member)s "
+                    "(until %(until)s).%(late)s"
+                )
+                % {
+                    "item": item,
+                    "borrower": loan.borrower,
+                    "member": outcome.kept_for,
+                    "until": _day(outcome.ready_until),
+                    "late": late,
+                },
+            )
+        return cls(
+            "success",
+            _("Returned"),
+            _("%(item)s returned by %(borrower)s: back on the shelf.%(late)s")
+            % {"item": item, "borrower": loan.borrower, "late": late},
+        )
+
+
+def _day(moment: datetime.datetime) -> str:
+    return date_format(timezone.localtime(moment), "DATE_FORMAT")
+
+
+class DeskView(PolicyRequiredMixin, FormView):
+    """The librarian's desk: one barcode field that keeps its focus. Enter checks the copy in
+    when it is on loan, else out to the member named above. Under htmx each result is a row
+    added on top; without JavaScript a message after the redirect (the member is kept)."""
+
+    template_name = "circulation/desk.html"
+    form_class = DeskScanForm
+
+    def refusal(self) -> StrOrPromise:
+        return why_cannot_manage_inventory(self.request.user)
+
+    def get_initial(self) -> dict[str, Any]:
+        return {"member": self.request.GET.get("member", "")[:254]}
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        overdue = Loan.objects.overdue().select_related("book", "copy", "borrower")
+        hold_shelf = Hold.objects.filter(status=HoldStatus.READY).select_related(
+            "book", "copy", "member"
+        )
+        return super().get_context_data(
+            overdue=list(overdue.order_by("due_at", "id")[:DESK_LIST_LIMIT]),
+            overdue_count=overdue.count(),
+            hold_shelf=list(hold_shelf.order_by("ready_until", "id")[:DESK_LIST_LIMIT]),
+            hold_shelf_count=hold_shelf.count(),
+            **kwargs,
+        )
+
+    def form_valid(self, form: DeskScanForm) -> HttpResponse:
+        try:
+            outcome = desk_scan(
+                barcode=form.cleaned_data["barcode"],
+                member=form.cleaned_data["member"],
+                actor=self.request.user,
+            )
+        except (CirculationRefused, PolicyDenied) as refused:
+            return self.answer(form, DeskResult("danger", _("Not done"), str(refused)))
+        return self.answer(form, DeskResult.of(outcome))
+
+    def form_invalid(self, form: DeskScanForm) -> HttpResponse:
+        if not is_htmx(self.request):
+            return super().form_invalid(form)
+        field = "member" if "member" in form.errors else "barcode"
+        text = " ".join(str(error) for errors in form.errors.values() for error in errors)
+        return self.answer(form, DeskResult("danger", _("Not done"), text, field))
+
+    def answer(self, form: DeskScanForm, result: DeskResult) -> HttpResponse:
+        if is_htmx(self.request):
+            return render(self.request, f"{self.template_name}#desk-result", {"result": result})
+        level = messages.ERROR if result.level == "danger" else messages.SUCCESS
+        messages.add_message(self.request, level, f"{result.label}: {result.text}")
+        member = form.data.get("member", "").strip()
+        query = f"?{urlencode({'member': member})}" if member else ""
+        return HttpResponseRedirect(reverse("circulation:desk") + query)
+
+
+class InventoryMixin(PolicyRequiredMixin):
+    """The copies of one book, for the desk (``can_manage_inventory``)."""
+
+    template_name = "circulation/inventory.html"
+
+    def refusal(self) -> StrOrPromise:
+        return why_cannot_manage_inventory(self.request.user)
+
+    def inventory(self, book: Book, *, form: AddCopiesForm | None = None, **extra: Any) -> dict:
+        """The page's context: every copy with whom it is with, in four queries."""
+        copies = list(Copy.objects.filter(book=book).order_by("barcode"))
+        loans = {
+            loan.copy_id: loan
+            for loan in Loan.objects.open().filter(book=book).select_related("borrower")
+        }
+        kept = {
+            hold.copy_id: hold
+            for hold in Hold.objects.filter(book=book, status=HoldStatus.READY).select_related(
+                "member"
+            )
+        }
+        for copy in copies:
+            copy.loan = loans.get(copy.pk)
+            copy.hold = kept.get(copy.pk)
+        return {
+            "book": book,
+            "copies": copies,
+            "availability": availability([book.pk])[book.pk],
+            "form": form or AddCopiesForm(),
+            "max_copies": MAX_COPIES_AT_ONCE,
+            "added": set(),  # copies just added (highlighted, focused)
+            "focus": None,  # the copy just withdrawn (focused)
+            **extra,
+        }
+
+    def answer(self, book: Book, status: int = 200, **extra: Any) -> HttpResponse:
+        """The copies section to htmx, the page to a plain request (a form with errors), or
+        back to the page (POST/redirect/GET)."""
+        if is_htmx(self.request):
+            context = self.inventory(book, **extra)
+            return render(self.request, f"{self.template_name}#copies", context, status=status)
+        if "form" in extra:
+            return render(self.request, self.template_name, self.inventory(book, **extra))
+        return HttpResponseRedirect(reverse("circulation:inventory", args=[book.pk]))
+
+
+class InventoryView(InventoryMixin, TemplateView):
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        book = get_object_or_404(Book, pk=self.kwargs["pk"])
+        return super().get_context_data(**self.inventory(book), **kwargs)
+
+
+class AddCopiesView(InventoryMixin, View):
+    http_method_names = ["post"]
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        book = get_object_or_404(Book, pk=self.kwargs["pk"])
+        form = AddCopiesForm(request.POST)
+        if not form.is_valid():
+            return self.answer(book, form=form)
+        copies = add_copies(book=book, count=form.cleaned_data["count"], actor=request.user)
+        messages.success(
+            request,
+            ngettext(
+                "Added %(n)s copy: %(barcodes)s.", "Added %(n)s copies: %(barcodes)s.", len(copies)
+            )
+            % {"n": len(copies), "barcodes": ", ".join(copy.barcode for copy in copies)},
+        )
+        return self.answer(book, added={copy.pk for copy in copies})
+
+
+class WithdrawCopyView(InventoryMixin, View):
+    http_method_names = ["post"]
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        copy = get_object_or_404(Copy.objects.select_related("book"), pk=self.kwargs["pk"])
+        try:
+            copy = withdraw_copy(copy=copy, actor=request.user)
+        except CirculationRefused as refused:
+            messages.error(request, str(refused))
+        else:
+            messages.success(request, _("Copy %(barcode)s withdrawn.") % {"barcode": copy.barcode})
+        return self.answer(copy.book, focus=copy.pk)

@@ -189,5 +189,19 @@
     }
   });
 
+  // The desk (/circulation/): after each scan the barcode field is emptied and keeps the
+  // focus, ready for the next copy; a problem with the member sends focus there instead.
+  document.addEventListener("htmx:afterSwap", (event) => {
+    const results = event.detail.target;
+    if (!(results instanceof Element) || results.id !== "desk-results") return;
+    const form = document.querySelector("[data-desk]");
+    const row = results.firstElementChild;
+    if (!form || !row) return;
+    const name = row.dataset.field === "member" ? "member" : "barcode";
+    if (name === "barcode") form.elements.barcode.value = "";
+    form.elements[name].focus();
+    form.elements[name].select();
+  });
+
   window.bookshelf = { addToast };
 })();

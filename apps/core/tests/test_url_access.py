@@ -52,6 +52,7 @@ class Rule:
 BOOK_ACTION = ("bookshelf.change_book",)
 ROLES_ADMIN = ("roles.manage_roles",)
 BORROW = ("bookshelf.can_borrow_book",)
+DESK = ("bookshelf.can_manage_inventory",)
 
 ACCESS: dict[str, Rule] = {
     "core:home": Rule(PUBLIC),
@@ -106,6 +107,11 @@ ACCESS: dict[str, Rule] = {
     "circulation:loans": Rule(BORROW),
     "circulation:loan-return": Rule(BORROW, ("post",), post_only=True),
     "circulation:loan-renew": Rule(BORROW, ("post",), post_only=True),
+    # The desk and the copies: librarians (can_manage_inventory).
+    "circulation:desk": Rule(DESK, ("get", "post")),
+    "circulation:inventory": Rule(DESK),
+    "circulation:copies-add": Rule(DESK, ("post",), post_only=True),
+    "circulation:copy-withdraw": Rule(DESK, ("post",), post_only=True),
     "roles:group-list": Rule(ROLES_ADMIN),
     "roles:group-create": Rule(ROLES_ADMIN, ("get", "post")),
     "roles:group-detail": Rule(ROLES_ADMIN),
@@ -194,6 +200,7 @@ def url_for(name: str) -> str:
         "bookshelf:book-list",
         "bookshelf:review-queue",
         "circulation:loans",
+        "circulation:desk",
         "bookshelf:book-create",
         "roles:group-list",
         "roles:lockouts",
@@ -202,6 +209,8 @@ def url_for(name: str) -> str:
         "roles:audit",
     }:
         kwargs = {}
+    if name == "circulation:copy-withdraw":
+        kwargs = {"pk": Copy.objects.create(book=book, barcode=f"W{book.pk:06d}").pk}
     if name == "roles:user-detail":
         kwargs = {"pk": member.pk}
     if name == "roles:member-remove":
