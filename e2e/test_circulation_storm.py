@@ -2,9 +2,10 @@
 "Borrow" on the same 5-copy book at the same moment, against gunicorn with several worker
 processes running the production settings on PostgreSQL.
 
-The unit tests race threads on one process's connections; here every borrow is a separate
-request that may land in any worker, each with its own database connection, through the
-whole middleware stack (sessions, CSRF, messages). What must hold:
+apps/circulation/tests/test_concurrency.py races threads calling the services in one
+process; here every borrow is a separate request that may land in any worker process, on its
+own database connection, through the whole middleware stack (sessions, CSRF, messages).
+What must hold:
 
 - no request answers 5xx (a lock timeout, a deadlock or a constraint violation would);
 - no oversell: exactly 5 open loans on 5 distinct copies, none left available;
@@ -96,7 +97,7 @@ book = Book.objects.create(
     published_at=timezone.now(),
 )
 assert Book.objects.public().filter(pk=book.pk).exists()
-add_copies(book=book, count=COPIES + 1, actor=librarian)
+add_copies(book=book, count=COPIES, actor=librarian)
 print(f"STORM_BOOK_ID={book.pk}")
 """
 

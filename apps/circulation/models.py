@@ -123,11 +123,12 @@ class Loan(models.Model):
         return self.is_open and self.due_at < timezone.now()
 
     @property
-    def days_overdue(self) -> int:
-        """Whole days past due, counting a started day (an hour late is a day late)."""
-        if not self.is_overdue:
+    def days_late(self) -> int:
+        """Whole days past due, at return or now, counting a started day (an hour late is a
+        day late)."""
+        late = (self.returned_at or timezone.now()) - self.due_at
+        if late <= datetime.timedelta(0):
             return 0
-        late = timezone.now() - self.due_at
         return late.days + (1 if late % datetime.timedelta(days=1) else 0)
 
 

@@ -233,7 +233,7 @@ class DeskResult:
                 _("%(item)s to %(member)s, due %(due)s.")
                 % {"item": item, "member": loan.borrower, "due": _day(loan.due_at)},
             )
-        days_late = (loan.returned_at - loan.due_at).days if loan.returned_at else 0
+        days_late = loan.days_late
         late = (
             ngettext(" It was %(n)s day late.", " It was %(n)s days late.", days_late)
             % {"n": days_late}
@@ -323,10 +323,21 @@ class DeskView(PolicyRequiredMixin, FormView):
         return HttpResponseRedirect(reverse("circulation:desk") + query)
 
 
+INVENTORY_TEMPLATE = "circulation/inventory.html"
+
+
+@dataclass(frozen=True)
+class CopyRow:
+    """A copy on the inventory page, with whom it is: its open loan, or the hold it is kept
+    for on the hold shelf."""
+
+    copy: Copy
+    loan: Loan | None
+    hold: Hold | None
+
+
 class InventoryMixin(PolicyRequiredMixin):
     """The copies of one book, for the desk (``can_manage_inventory``)."""
-
-    template_name = "circulation/inventory.html"
 
     def refusal(self) -> StrOrPromise:
         return why_cannot_manage_inventory(self.request.user)
@@ -344,12 +355,9 @@ class InventoryMixin(PolicyRequiredMixin):
                 "member"
             )
         }
-        for copy in copies:
-            copy.loan = loans.get(copy.pk)
-            copy.hold = kept.get(copy.pk)
         return {
             "book": book,
-            "copies": copies,
+            "rows": [CopyRow(copy, loans.get(copy.pk), kept.get(copy.pk)) for copy in copies],
             "availability": availability([book.pk])[book.pk],
             "form": form or AddCopiesForm(),
             "max_copies": MAX_COPIES_AT_ONCE,
@@ -358,18 +366,20 @@ class InventoryMixin(PolicyRequiredMixin):
             **extra,
         }
 
-    def answer(self, book: Book, status: int = 200, **extra: Any) -> HttpResponse:
+    def answer(self, book: Book, **extra: Any) -> HttpResponse:
         """The copies section to htmx, the page to a plain request (a form with errors), or
         back to the page (POST/redirect/GET)."""
         if is_htmx(self.request):
             context = self.inventory(book, **extra)
-            return render(self.request, f"{self.template_name}#copies", context, status=status)
+            return render(self.request, f"{INVENTORY_TEMPLATE}#copies", context)
         if "form" in extra:
-            return render(self.request, self.template_name, self.inventory(book, **extra))
+            return render(self.request, INVENTORY_TEMPLATE, self.inventory(book, **extra))
         return HttpResponseRedirect(reverse("circulation:inventory", args=[book.pk]))
 
 
 class InventoryView(InventoryMixin, TemplateView):
+    template_name = INVENTORY_TEMPLATE
+
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         book = get_object_or_404(Book, pk=self.kwargs["pk"])
         return super().get_context_data(**self.inventory(book), **kwargs)
