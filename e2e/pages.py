@@ -466,3 +466,38 @@ class LoansPage:
 
     def give_back(self, title: str) -> None:
         self.loan(title).get_by_role("button", name=f"Return {title}", exact=True).click()
+
+
+@dataclass
+class Desk:
+    """/circulation/: the member field, the barcode field (keeps the focus; Enter checks the
+    copy in or out) and the results, newest on top; the Overdue and hold-shelf lists."""
+
+    page: Page
+    base_url: str = ""
+
+    def open(self, query: str = "") -> Desk:
+        self.page.goto(f"{self.base_url}/circulation/{query}")
+        expect(self.page.get_by_role("heading", level=1)).to_have_text("Circulation desk")
+        return self
+
+    @property
+    def member(self) -> Locator:
+        return self.page.get_by_label("Member")
+
+    @property
+    def barcode(self) -> Locator:
+        return self.page.get_by_label("Barcode")
+
+    @property
+    def results(self) -> Locator:
+        return self.page.locator("#desk-results > li")
+
+    def scan(self, barcode: str) -> None:
+        """Type a barcode as a scanner does (characters, then Enter) into the focused field."""
+        expect(self.barcode).to_be_focused()
+        self.page.keyboard.type(barcode)
+        self.page.keyboard.press("Enter")
+
+    def section(self, name: str) -> Locator:
+        return self.page.get_by_role("region", name=re.compile(rf"^{name}\b"))

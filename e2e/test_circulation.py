@@ -12,6 +12,7 @@ database by their copies, not by title, so they follow the demo data.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -19,17 +20,19 @@ from django.contrib.auth.models import Group
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from apps.bookshelf.models import Book
-from apps.circulation.models import Hold, HoldStatus, Loan
+from apps.circulation.models import Copy, CopyStatus, Hold, HoldStatus, Loan
 from apps.circulation.services import availability
 
 from .conftest import BrowserProblems, watch
 from .pages import (
     BookList,
     CopiesPanel,
+    Desk,
     LoansPage,
     assert_focus_not_on_body,
     assert_no_sideways_scroll,
     fill_login_form,
+    htmx_settled,
     log_in,
     scripts_ready,
     toast,
@@ -37,6 +40,7 @@ from .pages import (
 
 PASSWORD = settings.DEMO_PASSWORD
 PHONE = {"width": 390, "height": 844}
+DESK_SCREENSHOT = Path(__file__).resolve().parent.parent / "docs" / "screenshots" / "desk.png"
 
 
 def context_for(browser_problems: BrowserProblems, new_context, **options) -> BrowserContext:
@@ -240,3 +244,105 @@ def test_loans_fit_a_phone_and_show_the_overdue_loan(page: Page, live_server, de
     expect(loans.loan(current[0].book.title).locator(".badge", has_text="Overdue")).to_have_count(0)
     expect(loans.hold(held.book.title)).to_contain_text("Number 1 in the queue")
     assert_no_sideways_scroll(page)
+
+
+def test_a_librarian_checks_copies_in_and_out_by_barcode_at_the_desk(
+    page: Page, live_server, demo_site
+):
+    base = live_server.url
+    member, librarian = demo_site["member"], demo_site["librarian"]
+    # seed_demo: the librarian has the only copy of a book that member waits for.
+    held = Hold.objects.active().get(member=member)
+    lent = Loan.objects.open().get(book=held.book, borrower=librarian)
+    late = next(loan for loan in Loan.objects.open().filter(borrower=member) if loan.is_overdue)
+    title, barcode = held.book.title, lent.copy.barcode
+
+    page.set_viewport_size({"width": 1280, "height": 900})
+    log_in(page, base, "librarian", PASSWORD)
+    desk = Desk(page, base).open()
+    scripts_ready(page)
+    overdue = desk.section("Overdue")
+    expect(overdue.locator("li")).to_have_count(1)
+    expect(overdue).to_contain_text(f"{late.book.title}")
+    expect(overdue).to_contain_text(f"{member} · copy {late.copy.barcode}")
+
+    # --- check in: the copy goes to the hold shelf for the member who waits ----------------
+    desk.scan(barcode)  # the field has the focus from the start
+    expect(desk.results).to_have_count(1)
+    expect(desk.results.first).to_contain_text(
+        f"Hold shelf “{title}” ({barcode}) returned by {librarian}. "
+        f"Put it on the hold shelf for {member}"
+    )
+    expect(desk.barcode).to_be_focused()
+    expect(desk.barcode).to_have_value("")
+    expect(desk.section("On the hold shelf")).to_contain_text(f"Copy {barcode} for {member}")
+    assert Hold.objects.get(pk=held.pk).status == HoldStatus.READY
+
+    # --- check out: the member comes to the desk; the copy kept for them is scanned --------
+    desk.member.fill("member")
+    desk.barcode.focus()
+    desk.scan(barcode.lower())  # scanners and typists differ in case
+    expect(desk.results).to_have_count(2)
+    expect(desk.results.first).to_contain_text(
+        f"Checked out “{title}” ({barcode}) to {member}, due"
+    )
+    expect(desk.barcode).to_be_focused()
+    expect(desk.member).to_have_value("member")  # the next copy goes to the same person
+    loan = Loan.objects.open().get(copy__barcode=barcode)
+    assert loan.borrower == member
+    assert Hold.objects.get(pk=held.pk).status == HoldStatus.COLLECTED
+
+    # --- the member's overdue copy comes back: a plain return, said to be late ------------
+    desk.scan(late.copy.barcode)
+    expect(desk.results.first).to_contain_text(f"returned by {member}: back on the shelf.")
+    expect(desk.results.first).to_contain_text("days late.")
+    expect(desk.barcode).to_be_focused()
+    expect(overdue).to_contain_text("No loan is overdue.")  # the lists follow each scan
+    expect(desk.section("On the hold shelf")).to_contain_text("No copy waits on the hold shelf.")
+
+    # --- mistakes: an unknown barcode keeps the focus; an unknown member sends it there ----
+    desk.scan("NO-SUCH-COPY")
+    expect(desk.results.first).to_contain_text("Not done No copy has the barcode “NO-SUCH-COPY”.")
+    expect(desk.barcode).to_be_focused()
+    desk.member.fill("nobody")
+    desk.barcode.focus()
+    desk.scan(late.copy.barcode)
+    expect(desk.results.first).to_contain_text("No member is called “nobody”")
+    expect(desk.member).to_be_focused()
+    expect(desk.results).to_have_count(5)
+    assert Copy.objects.get(pk=late.copy.pk).status == CopyStatus.AVAILABLE
+    desk.member.fill("member")
+    desk.barcode.fill("")
+    expect(desk.barcode).to_be_focused()
+    page.screenshot(path=str(DESK_SCREENSHOT))  # README's picture of the desk
+
+
+def test_a_librarian_adds_and_withdraws_copies(page: Page, live_server, demo_site):
+    base = live_server.url
+    book = free_book(demo_site["member"], copies=1)
+    log_in(page, base, "librarian", PASSWORD)
+    panel = CopiesPanel(page, base).open(book.pk)
+    panel.region.get_by_role("link", name="Manage copies").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(f"Copies of “{book.title}”")
+    scripts_ready(page)
+    page.get_by_label("Copies to add").fill("2")
+    page.get_by_role("button", name="Add copies").click()
+    expect(toast(page, "Added 2 copies:")).to_be_visible()
+    expect(page.locator("#copies .book-availability")).to_have_text("3 of 3 available")
+    assert_focus_not_on_body(page)
+    new = list(Copy.objects.filter(book=book).order_by("-added_at", "-barcode")[:2])
+    expect(page.locator(f"#copy-{min(c.pk for c in new)}")).to_be_focused()
+
+    page.get_by_label("Copies to add").fill("80")
+    page.get_by_role("button", name="Add copies").click()
+    expect(page.get_by_text("Ensure this value is less than or equal to 50.")).to_be_visible()
+    expect(page.get_by_label("Copies to add")).to_be_focused()
+    assert Copy.objects.filter(book=book).count() == 3
+
+    gone = new[0]
+    htmx_settled(page)
+    page.get_by_role("button", name=f"Withdraw {gone.barcode}").click()
+    expect(toast(page, f"Copy {gone.barcode} withdrawn.")).to_be_visible()
+    expect(page.locator("#copies .book-availability")).to_have_text("2 of 2 available")
+    expect(page.locator(f"#copy-{gone.pk}")).to_be_focused()
+    expect(page.get_by_role("button", name=f"Withdraw {gone.barcode}")).to_have_count(0)

@@ -81,6 +81,8 @@ PAGES: dict[str, Callable[[Site], str]] = {
         "bookshelf:book-request-changes", args=[site.in_review.pk]
     ),
     "circulation:loans": lambda site: reverse("circulation:loans"),
+    "circulation:desk": lambda site: reverse("circulation:desk"),
+    "circulation:inventory": lambda site: reverse("circulation:inventory", args=[site.book.pk]),
     "roles:group-list": lambda site: reverse("roles:group-list"),
     "roles:group-create": lambda site: reverse("roles:group-create"),
     "roles:group-detail": lambda site: (

@@ -283,17 +283,7 @@ class DeskView(PolicyRequiredMixin, FormView):
         return {"member": self.request.GET.get("member", "")[:254]}
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
-        overdue = Loan.objects.overdue().select_related("book", "copy", "borrower")
-        hold_shelf = Hold.objects.filter(status=HoldStatus.READY).select_related(
-            "book", "copy", "member"
-        )
-        return super().get_context_data(
-            overdue=list(overdue.order_by("due_at", "id")[:DESK_LIST_LIMIT]),
-            overdue_count=overdue.count(),
-            hold_shelf=list(hold_shelf.order_by("ready_until", "id")[:DESK_LIST_LIMIT]),
-            hold_shelf_count=hold_shelf.count(),
-            **kwargs,
-        )
+        return super().get_context_data(**desk_lists(), **kwargs)
 
     def form_valid(self, form: DeskScanForm) -> HttpResponse:
         try:
@@ -315,7 +305,9 @@ class DeskView(PolicyRequiredMixin, FormView):
 
     def answer(self, form: DeskScanForm, result: DeskResult) -> HttpResponse:
         if is_htmx(self.request):
-            return render(self.request, f"{self.template_name}#desk-result", {"result": result})
+            # The row on top of the results, and the lists again (out of band).
+            context = {"result": result, "oob": True, **desk_lists()}
+            return render(self.request, f"{self.template_name}#desk-answer", context)
         level = messages.ERROR if result.level == "danger" else messages.SUCCESS
         messages.add_message(self.request, level, f"{result.label}: {result.text}")
         member = form.data.get("member", "").strip()
@@ -334,6 +326,21 @@ class CopyRow:
     copy: Copy
     loan: Loan | None
     hold: Hold | None
+
+
+def desk_lists() -> dict[str, Any]:
+    """The desk's lists: overdue loans (longest first) and the hold shelf (soonest to expire
+    first), each with its count; four queries however long they are."""
+    overdue = Loan.objects.overdue().select_related("book", "copy", "borrower")
+    hold_shelf = Hold.objects.filter(status=HoldStatus.READY).select_related(
+        "book", "copy", "member"
+    )
+    return {
+        "overdue": list(overdue.order_by("due_at", "id")[:DESK_LIST_LIMIT]),
+        "overdue_count": overdue.count(),
+        "hold_shelf": list(hold_shelf.order_by("ready_until", "id")[:DESK_LIST_LIMIT]),
+        "hold_shelf_count": hold_shelf.count(),
+    }
 
 
 class InventoryMixin(PolicyRequiredMixin):

@@ -240,6 +240,10 @@ def test_htmx_check_in_of_a_late_copy_for_a_waiting_member_says_hold_shelf(
     assert "alert-warning" in row and "Hold shelf" in row
     assert f"Put it on the hold shelf for {bob} (until" in row
     assert "It was 2 days late." in row
+    # The lists come along out of band: the copy has left Overdue and is on the hold shelf.
+    lists = row.split('<div id="desk-lists" hx-swap-oob="true">', 1)[1]
+    assert "No loan is overdue." in lists
+    assert f"Copy {loan.copy.barcode} for {bob}, until" in lists
 
 
 def test_htmx_check_out_names_the_member_and_the_due_date(client, alice, desk):
