@@ -321,6 +321,18 @@ class BookEvent(models.Model):
         raise TypeError("A book's history is append-only.")
 
     @property
+    def is_circulation(self) -> bool:
+        """Written by apps/circulation: read as one sentence, with the copy's barcode."""
+        return self.action in CIRCULATION_ACTIONS
+
+    @property
+    def copy_barcode(self) -> str:
+        """The copy a circulation event is about ("" for others)."""
+        if not self.is_circulation:
+            return ""
+        return str((self.changes.get("copy") or [None, ""])[1] or "")
+
+    @property
     def changed_fields(self) -> list[tuple[str, Any, Any]]:
         """(field label, before, after) for display, in the form's order."""
         labels = {
@@ -332,6 +344,22 @@ class BookEvent(models.Model):
             (str(labels.get(name, name)).capitalize(), _shown(before), _shown(after))
             for name, (before, after) in self.changes.items()
         ]
+
+
+# The events apps/circulation writes (the copy's barcode in ``changes["copy"]``).
+CIRCULATION_ACTIONS = frozenset(
+    {
+        BookEvent.Action.BORROWED,
+        BookEvent.Action.RETURNED,
+        BookEvent.Action.RENEWED,
+        BookEvent.Action.HOLD_PLACED,
+        BookEvent.Action.HOLD_CANCELLED,
+        BookEvent.Action.HOLD_READY,
+        BookEvent.Action.HOLD_EXPIRED,
+        BookEvent.Action.COPIES_ADDED,
+        BookEvent.Action.COPY_WITHDRAWN,
+    }
+)
 
 
 def _shown(value: Any) -> Any:

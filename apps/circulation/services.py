@@ -334,7 +334,13 @@ def expire_holds(now: datetime.datetime | None = None) -> int:
             Hold.objects.filter(pk=hold.pk).update(
                 status=HoldStatus.EXPIRED, ready_until=None, closed_at=now
             )
-            _event(book, BookEvent.Action.HOLD_EXPIRED, None, comment=str(hold.member))
+            _event(
+                book,
+                BookEvent.Action.HOLD_EXPIRED,
+                None,
+                copy.barcode if copy else "",
+                comment=_for(hold.member, None),
+            )
             if copy is not None:
                 _shelve(book, copy, None, now)
             expired += 1
@@ -353,7 +359,7 @@ def _shelve(book: Book, copy: Copy, actor: Any, now: datetime.datetime) -> None:
     Hold.objects.filter(pk=hold.pk).update(
         status=HoldStatus.READY, copy=copy, ready_until=ready_until
     )
-    _event(book, BookEvent.Action.HOLD_READY, actor, copy.barcode, comment=str(hold.member))
+    _event(book, BookEvent.Action.HOLD_READY, actor, copy.barcode, comment=_for(hold.member, None))
     tell_hold_ready(book=book, member=hold.member, ready_until=ready_until)
 
 
@@ -430,7 +436,8 @@ def add_copies(*, book: Book, count: int, actor: Any) -> list[Copy]:
             book,
             BookEvent.Action.COPIES_ADDED,
             actor,
-            comment=", ".join(copy.barcode for copy in copies),
+            comment=_("with the barcodes %(barcodes)s")
+            % {"barcodes": ", ".join(copy.barcode for copy in copies)},
         )
         for copy in copies:
             _shelve(book, copy, actor, now)

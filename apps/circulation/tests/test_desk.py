@@ -507,3 +507,18 @@ def test_the_navbar_offers_loans_to_members_and_the_desk_to_librarians(client, a
     client.force_login(desk)
     nav = text(client.get("/")).split("</nav>", 1)[0]
     assert f'href="{DESK_URL}"' in nav
+
+
+def test_the_books_history_tells_circulation_in_sentences(client, alice, bob, desk):
+    book = book_with_copies(1)
+    copy = copies(book)[0]
+    desk_scan(barcode=copy.barcode, member=alice, actor=desk)
+    place_hold(book=book, member=bob)
+    desk_scan(barcode=copy.barcode, member=None, actor=desk)
+    client.force_login(desk)
+    page = " ".join(text(client.get(reverse("bookshelf:book-history", args=[book.pk]))).split())
+    barcode = f'(<span class="font-monospace">{copy.barcode}</span>)'
+    assert f"<strong>desk</strong> borrowed a copy {barcode} for {alice}" in page
+    assert f"<strong>bob</strong> placed a hold <time" in page
+    assert f"<strong>desk</strong> returned a copy {barcode} for {alice}" in page
+    assert f"<strong>desk</strong> put a copy on the hold shelf {barcode} for {bob}" in page

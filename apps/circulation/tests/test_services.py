@@ -271,7 +271,7 @@ def test_return_serves_the_first_waiting_member_and_mails_after_commit(
     assert "/loans/" in message.body
     (event,) = events(book, BookEvent.Action.HOLD_READY)
     assert event.changes == {"copy": [None, loan.copy.barcode]}
-    assert event.comment == str(bob)
+    assert event.comment == f"for {bob}"
     # Never on the open shelf while someone waits.
     assert availability([book.pk])[book.pk].available == 0
     assert str(availability([book.pk])[book.pk]) == "On loan · 1 waiting"
