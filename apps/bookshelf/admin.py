@@ -244,6 +244,9 @@ class BookAdmin(admin.ModelAdmin):
         except Book.DoesNotExist:
             self.message_user(request, _("This book was already deleted."), messages.WARNING)
             return HttpResponseRedirect(reverse("admin:bookshelf_book_changelist"))
+        except PolicyDenied as refusal:  # about this book: its copies are on loan
+            self.message_user(request, str(refusal), messages.ERROR)
+            return HttpResponseRedirect(reverse("admin:bookshelf_book_change", args=[object_id]))
         except BookConflictError as conflict:
             self.message_user(
                 request,
@@ -266,6 +269,9 @@ class BookAdmin(admin.ModelAdmin):
     ) -> HttpResponse:
         try:
             return super().changelist_view(request, extra_context)
+        except PolicyDenied as refusal:  # "Delete selected" met a book with copies on loan
+            self.message_user(request, f"{refusal} {_('Nothing was deleted.')}", messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
         except (BookConflictError, Book.DoesNotExist):
             # "Delete selected" met a book changed or deleted since the confirmation page;
             # the deletion is all or nothing, so nothing was deleted.

@@ -18,7 +18,7 @@ from django.db.models import Case, F, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from apps.core.policy import enforce
+from apps.core.policy import PolicyDenied, enforce
 
 from .models import Book, BookEvent
 from .notifications import notify_after_commit
@@ -279,6 +279,13 @@ def book_delete(*, book: Book, expected_version: int, user: Any) -> None:
         )
         if current.version != expected_version:
             raise BookConflictError(current)
+        # Under the book's lock, which every circulation write takes too: no loan can start
+        # between this check and the DELETE. (Holds and past loans go with the book.)
+        if current.loans.filter(returned_at=None).exists():
+            raise PolicyDenied(
+                _("Copies of “%(title)s” are on loan: it can be deleted once they are back.")
+                % {"title": current.title}
+            )
         record_event(current, BookEvent.Action.DELETED, user)
         current.delete()
 

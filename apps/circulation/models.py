@@ -63,7 +63,9 @@ class LoanQuerySet(models.QuerySet):
 
 
 class Loan(models.Model):
-    copy = models.ForeignKey(Copy, on_delete=models.PROTECT, related_name="loans")
+    # RESTRICT, not PROTECT: a copy with loans is never deleted on its own (it is withdrawn),
+    # but deleting its book deletes both (PROTECT would refuse even that).
+    copy = models.ForeignKey(Copy, on_delete=models.RESTRICT, related_name="loans")
     # The copy's book, kept here so the database can refuse two open loans of one book.
     book = models.ForeignKey(Book, on_delete=models.CASCADE, related_name="loans")
     borrower = models.ForeignKey(

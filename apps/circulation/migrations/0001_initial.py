@@ -170,7 +170,7 @@ class Migration(migrations.Migration):
                 (
                     "copy",
                     models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
+                        on_delete=django.db.models.deletion.RESTRICT,
                         related_name="loans",
                         to="circulation.copy",
                     ),

@@ -519,6 +519,50 @@ def test_the_books_history_tells_circulation_in_sentences(client, alice, bob, de
     page = " ".join(text(client.get(reverse("bookshelf:book-history", args=[book.pk]))).split())
     barcode = f'(<span class="font-monospace">{copy.barcode}</span>)'
     assert f"<strong>desk</strong> borrowed a copy {barcode} for {alice}" in page
-    assert f"<strong>bob</strong> placed a hold <time" in page
+    assert "<strong>bob</strong> placed a hold <time" in page
     assert f"<strong>desk</strong> returned a copy {barcode} for {alice}" in page
     assert f"<strong>desk</strong> put a copy on the hold shelf {barcode} for {bob}" in page
+
+
+# --- A book with copies out cannot be deleted; one with past loans can --------------------------
+
+
+def test_a_book_with_copies_on_loan_is_not_deleted_and_says_why(client, alice, superuser):
+    book = book_with_copies(2, title="Dune")
+    borrow(book=book, member=alice)
+    client.force_login(superuser)
+    url = reverse("bookshelf:book-delete", args=[book.pk])
+    sentence = "Copies of “Dune” are on loan: it can be deleted once they are back."
+    response = client.post(url, {"version": book.version}, **HTMX)
+    assert response.status_code == HTTPStatus.FORBIDDEN and sentence in text(response)
+    response = client.post(url, {"version": book.version})
+    assert response.status_code == HTTPStatus.FORBIDDEN and sentence in text(response)
+    assert Copy.objects.filter(book=book).count() == 2
+
+    # The Django admin says the same, on the book's page and for "Delete selected".
+    admin_url = reverse("admin:bookshelf_book_delete", args=[book.pk])
+    response = client.post(admin_url, {"post": "yes", "loaded_version": book.version}, follow=True)
+    assert response.status_code == HTTPStatus.OK and sentence in text(response)
+    response = client.post(
+        reverse("admin:bookshelf_book_changelist"),
+        {"action": "delete_selected", "_selected_action": [book.pk], "post": "yes"},
+        follow=True,
+    )
+    assert f"{sentence} Nothing was deleted." in text(response)
+    assert Copy.objects.filter(book=book).count() == 2
+
+
+def test_a_book_whose_copies_are_back_is_deleted_with_its_loans_and_holds(
+    client, alice, bob, superuser
+):
+    book = book_with_copies(1)
+    loan = borrow(book=book, member=alice)
+    place_hold(book=book, member=bob)
+    return_loan(loan=loan, actor=alice)  # kept for bob on the hold shelf
+    client.force_login(superuser)
+    book.refresh_from_db()
+    response = client.post(
+        reverse("bookshelf:book-delete", args=[book.pk]), {"version": book.version}
+    )
+    assert response.status_code == HTTPStatus.FOUND
+    assert not Copy.objects.exists() and not Loan.objects.exists() and not Hold.objects.exists()
