@@ -10,7 +10,7 @@ from apps.bookshelf.models import Book
 
 from .models import Hold, HoldStatus, Loan
 from .policy import why_cannot_manage_inventory, why_cannot_use_loans
-from .services import Availability, availability
+from .services import Availability, availability, why_not_renewable
 
 
 @dataclass(frozen=True)
@@ -24,6 +24,7 @@ class CirculationPanel:
     signed_in: bool = False
     borrower: bool = False  # holds the permission to borrow
     manages: bool = False  # the desk: links to the book's copies
+    renew_refusal: str = ""  # why their loan cannot be renewed, shown instead of Renew
 
 
 def circulation_panel(user: Any, book: Book) -> CirculationPanel:
@@ -61,4 +62,5 @@ def circulation_panel(user: Any, book: Book) -> CirculationPanel:
         signed_in=True,
         borrower=borrower,
         manages=not why_cannot_manage_inventory(user),
+        renew_refusal=why_not_renewable(loan, someone_waits=counts.waiting > 0) if loan else "",
     )

@@ -241,6 +241,21 @@ def return_loan(*, loan: Loan, actor: Any) -> Loan:
     return loan
 
 
+def why_not_renewable(loan: Loan, *, someone_waits: bool) -> str:
+    """The state rule of renewing (who may is ``policy.why_cannot_renew``): at most
+    ``BOOKSHELF_RENEWALS`` times, not while someone waits. ``renew`` enforces it under the
+    book's lock; /loans/ and the Copies panel show its sentence instead of the button."""
+    if loan.returned_at is not None:
+        return _("This loan was already returned.")
+    if loan.renewals >= settings.BOOKSHELF_RENEWALS:
+        return _("Renewed %(n)s times already, the most a loan allows.") % {
+            "n": settings.BOOKSHELF_RENEWALS
+        }
+    if someone_waits:
+        return _("Someone is waiting for this book: it cannot be renewed.")
+    return ""
+
+
 def renew(*, loan: Loan, actor: Any) -> Loan:
     """Another loan period from today, at most ``BOOKSHELF_RENEWALS`` times, and not while
     someone waits for the book."""
@@ -249,15 +264,9 @@ def renew(*, loan: Loan, actor: Any) -> Loan:
     with transaction.atomic():
         book = _lock_book(loan.book_id)
         loan = Loan.objects.select_related("copy").get(pk=loan.pk)
-        if loan.returned_at is not None:
-            raise CirculationRefused(_("This loan was already returned."))
-        if loan.renewals >= settings.BOOKSHELF_RENEWALS:
-            raise CirculationRefused(
-                _("Renewed %(n)s times already, the most a loan allows.")
-                % {"n": settings.BOOKSHELF_RENEWALS}
-            )
-        if Hold.objects.queue(book).exists():
-            raise CirculationRefused(_("Someone is waiting for this book: it cannot be renewed."))
+        refusal = why_not_renewable(loan, someone_waits=Hold.objects.queue(book).exists())
+        if refusal:
+            raise CirculationRefused(refusal)
         due = max(loan.due_at, now) + datetime.timedelta(days=settings.BOOKSHELF_LOAN_DAYS)
         Loan.objects.filter(pk=loan.pk, returned_at=None, renewals=loan.renewals).update(
             due_at=due, renewals=loan.renewals + 1
@@ -480,5 +489,6 @@ __all__ = [
     "place_hold",
     "renew",
     "return_loan",
+    "why_not_renewable",
     "withdraw_copy",
 ]

@@ -45,6 +45,7 @@ from .services import (
     place_hold,
     renew,
     return_loan,
+    why_not_renewable,
     withdraw_copy,
 )
 
@@ -159,6 +160,14 @@ def raise_not_found() -> None:
     raise Http404
 
 
+@dataclass(frozen=True)
+class LoanRow:
+    """An open loan on /loans/, with why it cannot be renewed ("" when it can)."""
+
+    loan: Loan
+    renew_refusal: str
+
+
 class LoansView(PolicyRequiredMixin, TemplateView):
     """/loans/: the member's open loans (overdue first), holds with their place in the
     queue, and recent past loans. A fixed number of queries, however many rows."""
@@ -177,8 +186,18 @@ class LoansView(PolicyRequiredMixin, TemplateView):
         positions = queue_positions(holds)
         for hold in holds:
             hold.position = positions.get(hold.pk)
+        open_loans = list(loans.filter(returned_at=None).order_by("due_at"))
+        # One query for all: which of these books someone waits for (no renewal then).
+        awaited = set(
+            Hold.objects.filter(
+                book_id__in=[loan.book_id for loan in open_loans], status=HoldStatus.WAITING
+            ).values_list("book_id", flat=True)
+        )
         return super().get_context_data(
-            open_loans=list(loans.filter(returned_at=None).order_by("due_at")),
+            open_loans=[
+                LoanRow(loan, why_not_renewable(loan, someone_waits=loan.book_id in awaited))
+                for loan in open_loans
+            ],
             past_loans=list(
                 loans.exclude(returned_at=None).order_by("-returned_at")[:PAST_LOANS_SHOWN]
             ),

@@ -536,7 +536,7 @@ def test_loans_lists_open_loans_holds_and_returned_loans(client, alice, bob):
     assert "Kindred" in page
     assert f"returned {date_format(past.returned_at, 'DATE_FORMAT')}" in page
     assert "Not hers" not in page
-    assert set(response.context["open_loans"]) == {on_time, late}
+    assert {row.loan for row in response.context["open_loans"]} == {on_time, late}
     assert {h.pk for h in response.context["holds"]} == {second.pk, ready.pk}
 
 
@@ -566,8 +566,9 @@ def test_loans_query_count_is_fixed(client, alice, size, django_assert_max_num_q
     fill_loans_page(alice, size)
     client.force_login(alice)
     client.get(LOANS_URL)  # warm the session
-    # Session, user, permissions (user, groups), open loans, past loans, holds, queue.
-    with django_assert_max_num_queries(8):
+    # Session, user, permissions (user, groups), open loans, who waits for them, past
+    # loans, holds, queue.
+    with django_assert_max_num_queries(9):
         response = client.get(LOANS_URL)
     assert len(response.context["holds"]) == size
     assert len(response.context["past_loans"]) == size
@@ -655,3 +656,43 @@ def test_detail_shows_the_members_own_loan(client, alice):
     assert ">Overdue</span>" in page
     assert "On loan" in page
     assert f'href="{LOANS_URL}"' in page
+
+
+def test_loans_shows_why_a_loan_cannot_be_renewed_instead_of_the_button(
+    client, alice, bob, settings
+):
+    awaited = borrow(book=book_with_copies(1, title="Awaited"), member=alice)
+    place_hold(book=awaited.book, member=bob)
+    spent = borrow(book=book_with_copies(1, title="Spent"), member=alice)
+    Loan.objects.filter(pk=spent.pk).update(renewals=settings.BOOKSHELF_RENEWALS)
+    free = borrow(book=book_with_copies(1, title="Free"), member=alice)
+    client.force_login(alice)
+    page = text(client.get(LOANS_URL))
+
+    def row(loan) -> str:
+        start = page.index(f'id="loan-{loan.pk}"')
+        return page[start : page.index("</li>", start)]
+
+    assert "Someone is waiting for this book: it cannot be renewed." in row(awaited)
+    assert "Renewed 2 times already, the most a loan allows." in row(spent)
+    assert ">Renew<" not in row(awaited) and ">Renew<" not in row(spent)
+    assert ">Renew<" in row(free) and "cannot be renewed" not in row(free)
+    # The book's Copies panel says the same.
+    panel = text(client.get(awaited.book.get_absolute_url())).split(PANEL, 1)[1]
+    panel = panel.split("</section>", 1)[0]
+    assert "Someone is waiting for this book: it cannot be renewed." in panel
+    assert ">Renew<" not in panel
+
+
+def test_a_ready_hold_is_borrowed_from_loans(client, alice, bob):
+    book = book_with_copies(1, title="Ubik")
+    loan = borrow(book=book, member=bob)
+    hold = place_hold(book=book, member=alice)
+    return_loan(loan=loan, actor=bob)
+    client.force_login(alice)
+    page = text(client.get(LOANS_URL))
+    assert f'action="{borrow_url(book)}"' in page.split(f'id="hold-{hold.pk}"', 1)[1]
+    response = client.post(borrow_url(book), {"next": LOANS_URL})
+    assert response["Location"] == LOANS_URL
+    assert Loan.objects.open().get(book=book).borrower == alice
+    assert fresh(hold).status == HoldStatus.COLLECTED
