@@ -270,8 +270,7 @@ def test_a_librarian_checks_copies_in_and_out_by_barcode_at_the_desk(
     desk.scan(barcode)  # the field has the focus from the start
     expect(desk.results).to_have_count(1)
     expect(desk.results.first).to_contain_text(
-        f"Hold shelf “{title}” ({barcode}) returned by {librarian}. "
-        f"Put it on the hold shelf for {member}"
+        f"Hold shelf “{title}” ({barcode}) from {librarian}: put it on the hold shelf for {member}"
     )
     expect(desk.barcode).to_be_focused()
     expect(desk.barcode).to_have_value("")
@@ -294,7 +293,7 @@ def test_a_librarian_checks_copies_in_and_out_by_barcode_at_the_desk(
 
     # --- the member's overdue copy comes back: a plain return, said to be late ------------
     desk.scan(late.copy.barcode)
-    expect(desk.results.first).to_contain_text(f"returned by {member}: back on the shelf.")
+    expect(desk.results.first).to_contain_text(f"from {member}: back on the shelf.")
     expect(desk.results.first).to_contain_text("days late.")
     expect(desk.barcode).to_be_focused()
     expect(overdue).to_contain_text("No loan is overdue.")  # the lists follow each scan
@@ -309,6 +308,7 @@ def test_a_librarian_checks_copies_in_and_out_by_barcode_at_the_desk(
     desk.scan(late.copy.barcode)
     expect(desk.results.first).to_contain_text("No member is called “nobody”")
     expect(desk.member).to_be_focused()
+    expect(desk.barcode).to_have_value(late.copy.barcode)  # back, to send again
     expect(desk.results).to_have_count(5)
     assert Copy.objects.get(pk=late.copy.pk).status == CopyStatus.AVAILABLE
     desk.member.fill("member")
@@ -346,3 +346,23 @@ def test_a_librarian_adds_and_withdraws_copies(page: Page, live_server, demo_sit
     expect(page.locator("#copies .book-availability")).to_have_text("2 of 2 available")
     expect(page.locator(f"#copy-{gone.pk}")).to_be_focused()
     expect(page.get_by_role("button", name=f"Withdraw {gone.barcode}")).to_have_count(0)
+
+
+def test_the_desk_keeps_every_scan_of_a_fast_scanner(page: Page, live_server, demo_site):
+    """A scanner types each barcode and Enter within milliseconds, before the answer to the
+    previous scan arrives: no scan may be lost, merged or cut short."""
+    base = live_server.url
+    loans = list(Loan.objects.open().select_related("copy").order_by("pk"))
+    assert len(loans) == 3, loans  # seed_demo: member's two loans, librarian's one
+    log_in(page, base, "librarian", PASSWORD)
+    desk = Desk(page, base).open()
+    scripts_ready(page)
+    expect(desk.barcode).to_be_focused()
+    page.keyboard.type("".join(f"{loan.copy.barcode}\n" for loan in loans))
+    expect(desk.results).to_have_count(3)
+    for loan in loans:
+        expect(desk.results.filter(has_text=f"({loan.copy.barcode}) from")).to_have_count(1)
+    expect(desk.results.filter(has_text="Not done")).to_have_count(0)
+    expect(desk.barcode).to_be_focused()
+    expect(desk.barcode).to_have_value("")
+    assert not Loan.objects.open().exists()

@@ -237,6 +237,7 @@ class DeskResult:
     label: StrOrPromise  # the badge: words, not only a colour
     text: str
     field: str = "barcode"  # where the librarian goes next
+    barcode: str = ""  # put back in its field when the member was the problem
 
     @classmethod
     def of(cls, outcome: DeskOutcome) -> DeskResult:
@@ -264,7 +265,7 @@ class DeskResult:
                 "warning",
                 _("Hold shelf"),
                 _(
-                    "%(item)s returned by %(borrower)s. Put it on the hold shelf for %(member)s "
+                    "%(item)s from %(borrower)s: put it on the hold shelf for %(member)s "
                     "(until %(until)s).%(late)s"
                 )
                 % {
@@ -278,7 +279,7 @@ class DeskResult:
         return cls(
             "success",
             _("Returned"),
-            _("%(item)s returned by %(borrower)s: back on the shelf.%(late)s")
+            _("%(item)s from %(borrower)s: back on the shelf.%(late)s")
             % {"item": item, "borrower": loan.borrower, "late": late},
         )
 
@@ -320,7 +321,8 @@ class DeskView(PolicyRequiredMixin, FormView):
             return super().form_invalid(form)
         field = "member" if "member" in form.errors else "barcode"
         text = " ".join(str(error) for errors in form.errors.values() for error in errors)
-        return self.answer(form, DeskResult("danger", _("Not done"), text, field))
+        barcode = form.data.get("barcode", "")[:32]
+        return self.answer(form, DeskResult("danger", _("Not done"), text, field, barcode))
 
     def answer(self, form: DeskScanForm, result: DeskResult) -> HttpResponse:
         if is_htmx(self.request):

@@ -189,18 +189,52 @@
     }
   });
 
-  // The desk (/circulation/): after each scan the barcode field is emptied and keeps the
-  // focus, ready for the next copy; a problem with the member sends focus there instead.
+  // The desk (/circulation/): a scanner types a barcode and Enter, and the next one may
+  // come before the answer to the last. So each scan is sent with the values it had
+  // (htmx.ajax with values, queued in order by the form's hx-sync="this:queue all"), and
+  // the barcode field is emptied at once, keeping the focus. htmx's own submit would drop
+  // or merge scans made while a request is in flight (its default queue keeps only the
+  // last, and reads the field when it finally sends).
+  document.addEventListener(
+    "submit",
+    (event) => {
+      const form = event.target;
+      if (!(form instanceof HTMLFormElement) || !form.matches("[data-desk]") || !window.htmx) {
+        return;
+      }
+      event.preventDefault();
+      event.stopPropagation(); // capture phase: htmx's listener on the form never sees it
+      const values = {
+        member: form.elements.member.value,
+        barcode: form.elements.barcode.value,
+      };
+      form.elements.barcode.value = "";
+      form.elements.barcode.focus();
+      window.htmx.ajax("POST", form.action, {
+        source: form,
+        target: "#desk-results",
+        swap: "afterbegin",
+        values: values,
+      });
+    },
+    true,
+  );
+
+  // A scan's answer: the row on top. A problem with the member sends the focus there, with
+  // the barcode back in its field to send again; otherwise the barcode field keeps it.
   document.addEventListener("htmx:afterSwap", (event) => {
     const results = event.detail.target;
     if (!(results instanceof Element) || results.id !== "desk-results") return;
     const form = document.querySelector("[data-desk]");
     const row = results.firstElementChild;
     if (!form || !row) return;
-    const name = row.dataset.field === "member" ? "member" : "barcode";
-    if (name === "barcode") form.elements.barcode.value = "";
-    form.elements[name].focus();
-    form.elements[name].select();
+    if (row.dataset.field === "member") {
+      if (!form.elements.barcode.value) form.elements.barcode.value = row.dataset.barcode || "";
+      form.elements.member.focus();
+      form.elements.member.select();
+    } else if (document.activeElement !== form.elements.member) {
+      form.elements.barcode.focus();
+    }
   });
 
   window.bookshelf = { addToast };

@@ -225,7 +225,7 @@ def test_htmx_check_in_answers_with_a_result_row_and_no_toast(client, alice, des
     row = text(response)
     assert row.strip().startswith('<li class="desk-result alert alert-success')
     assert "Returned" in row
-    assert f"“Dune” ({loan.copy.barcode}) returned by {alice}: back on the shelf." in row
+    assert f"“Dune” ({loan.copy.barcode}) from {alice}: back on the shelf." in row
     assert toasts(response) == []  # the row says it (and is announced)
     assert Loan.objects.get(pk=loan.pk).returned_at is not None
 
@@ -238,7 +238,7 @@ def test_htmx_check_in_of_a_late_copy_for_a_waiting_member_says_hold_shelf(
     client.force_login(desk)
     row = text(client.post(DESK_URL, {"barcode": loan.copy.barcode}, **HTMX))
     assert "alert-warning" in row and "Hold shelf" in row
-    assert f"Put it on the hold shelf for {bob} (until" in row
+    assert f"put it on the hold shelf for {bob} (until" in row
     assert "It was 2 days late." in row
     # The lists come along out of band: the copy has left Overdue and is on the hold shelf.
     lists = row.split('<div id="desk-lists" hx-swap-oob="true">', 1)[1]
