@@ -417,6 +417,11 @@ class CopiesPanel:
     def availability(self) -> Locator:
         return self.region.locator(".book-availability")
 
+    @property
+    def status(self) -> Locator:
+        """Availability and the reader's own loan or hold: where focus goes after a swap."""
+        return self.region.locator(".panel-status")
+
     def button(self, name: str) -> Locator:
         return self.region.get_by_role("button", name=name, exact=True)
 
@@ -431,7 +436,8 @@ class CopiesPanel:
 @dataclass
 class LoansPage:
     """/loans/: "On loan" (Return and Renew per loan, an "Overdue" badge), "Holds" (the place
-    in the queue or "Ready") and "Returned". Its buttons are plain form posts back here."""
+    in the queue or "Ready") and "Returned". Its buttons swap the lists (htmx), or are plain
+    form posts back here."""
 
     page: Page
     base_url: str = ""
@@ -461,11 +467,17 @@ class LoansPage:
     def returned(self, title: str) -> Locator:
         return self._item("Returned", title)
 
+    def _press(self, button: Locator) -> None:
+        """Once htmx has bound the page when it runs (see ``CopiesPanel.press``)."""
+        if self.page.locator("html.js").count():
+            htmx_settled(self.page)
+        button.click()
+
     def renew(self, title: str) -> None:
-        self.loan(title).get_by_role("button", name=f"Renew {title}", exact=True).click()
+        self._press(self.loan(title).get_by_role("button", name=f"Renew {title}", exact=True))
 
     def give_back(self, title: str) -> None:
-        self.loan(title).get_by_role("button", name=f"Return {title}", exact=True).click()
+        self._press(self.loan(title).get_by_role("button", name=f"Return {title}", exact=True))
 
 
 @dataclass

@@ -10,7 +10,7 @@ from apps.bookshelf.models import Book
 
 from .models import Hold, HoldStatus, Loan
 from .policy import why_cannot_manage_inventory, why_cannot_use_loans
-from .services import Availability, availability, why_not_renewable
+from .services import Availability, availability, why_at_loan_limit, why_not_renewable
 
 
 @dataclass(frozen=True)
@@ -25,6 +25,7 @@ class CirculationPanel:
     borrower: bool = False  # holds the permission to borrow
     manages: bool = False  # the desk: links to the book's copies
     renew_refusal: str = ""  # why their loan cannot be renewed, shown instead of Renew
+    borrow_refusal: str = ""  # the loan limit, shown instead of Borrow
 
 
 def circulation_panel(user: Any, book: Book) -> CirculationPanel:
@@ -44,15 +45,21 @@ def circulation_panel(user: Any, book: Book) -> CirculationPanel:
         )
     ready = hold is not None and hold.status == HoldStatus.READY
     free = counts.available > 0
+    could_borrow = (
+        borrower and book.is_public and loan is None and (ready or (free and hold is None))
+    )
+    at_limit = ""
+    if could_borrow:
+        at_limit = why_at_loan_limit(
+            user, user, open_loans=Loan.objects.open().filter(borrower=user).count()
+        )
     return CirculationPanel(
         counts,
         loan=loan,
         hold=hold,
         position=position,
-        may_borrow=borrower
-        and book.is_public
-        and loan is None
-        and (ready or (free and hold is None)),
+        may_borrow=could_borrow and not at_limit,
+        borrow_refusal=at_limit,
         may_hold=borrower
         and book.is_public
         and loan is None

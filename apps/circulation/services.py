@@ -67,7 +67,7 @@ class Availability:
                 "total": self.total,
             }
         if self.on_hold_shelf == self.total and not self.waiting:
-            return _("On the hold shelf for a member")
+            return _("On the hold shelf")
         if self.waiting:
             return ngettext("On loan · %(n)s waiting", "On loan · %(n)s waiting", self.waiting) % {
                 "n": self.waiting
@@ -121,6 +121,21 @@ def _event(book: Book, action: str, actor: Any, barcode: str = "", **extra: Any)
 # --- Borrowing -----------------------------------------------------------------------------
 
 
+def why_at_loan_limit(member: Any, actor: Any, *, open_loans: int) -> str:
+    """The loan limit (``BOOKSHELF_LOAN_LIMIT``), said to the member or to the desk.
+    ``borrow`` enforces it under the member's lock; the Copies panel shows it instead of
+    Borrow."""
+    limit = settings.BOOKSHELF_LOAN_LIMIT
+    if open_loans < limit:
+        return ""
+    if actor == member:
+        return _("You have %(n)s books on loan, the most at once. Return one first.") % {"n": limit}
+    return _("%(member)s has %(n)s books on loan, the most at once.") % {
+        "member": member,
+        "n": limit,
+    }
+
+
 def borrow(*, book: Book, member: Any, actor: Any | None = None, copy: Copy | None = None) -> Loan:
     """``member`` takes a copy of ``book``: the one waiting for them on the hold shelf, else
     an available one. ``actor`` is the librarian at the desk, or the member themselves. At
@@ -139,15 +154,9 @@ def borrow(*, book: Book, member: Any, actor: Any | None = None, copy: Copy | No
                 if actor == member
                 else _("%(member)s already has this book on loan.") % {"member": member}
             )
-        limit = settings.BOOKSHELF_LOAN_LIMIT
-        if open_loans.count() >= limit:
-            raise CirculationRefused(
-                _("You have %(n)s books on loan, the most at once. Return one first.")
-                % {"n": limit}
-                if actor == member
-                else _("%(member)s has %(n)s books on loan, the most at once.")
-                % {"member": member, "n": limit}
-            )
+        at_limit = why_at_loan_limit(member, actor, open_loans=open_loans.count())
+        if at_limit:
+            raise CirculationRefused(at_limit)
         hold = (
             Hold.objects.filter(book=book, member=member, status=HoldStatus.READY)
             .select_related("copy")
@@ -489,6 +498,7 @@ __all__ = [
     "place_hold",
     "renew",
     "return_loan",
+    "why_at_loan_limit",
     "why_not_renewable",
     "withdraw_copy",
 ]

@@ -56,9 +56,13 @@ PAST_LOANS_SHOWN = 20
 
 
 class MemberActionView(PolicyRequiredMixin, View):
-    """POST only; answers with the book's circulation panel to htmx, else a redirect."""
+    """POST only; answers htmx with the book's circulation panel, or with /loans/'s lists
+    when the button was there (its form's ``next``); a plain post with a redirect."""
 
     http_method_names = ["post"]
+    # Where focus goes on /loans/ afterwards: a heading, unless ``act`` names a loan's row.
+    focus_heading = "open-loans"
+    focus_loan: int | None = None
 
     def refusal(self) -> StrOrPromise:
         return why_cannot_use_loans(self.request.user)
@@ -74,6 +78,14 @@ class MemberActionView(PolicyRequiredMixin, View):
             book = self.book()
         else:
             messages.success(request, done)
+        loans_url = reverse("circulation:loans")
+        if is_htmx(request) and request.POST.get("next") == loans_url:
+            context = loans_context(
+                request.user,
+                focus_loan=self.focus_loan,
+                focus_heading="" if self.focus_loan else self.focus_heading,
+            )
+            return render(request, "circulation/loans.html#loans-lists", context)
         if is_htmx(request):
             return render(
                 request,
@@ -93,8 +105,11 @@ class BookMemberActionView(MemberActionView):
 
 
 class BorrowView(BookMemberActionView):
+    focus_heading = "holds"  # from /loans/: a ready hold
+
     def act(self) -> tuple[Book, str]:
         loan = borrow(book=self.book(), member=self.request.user)
+        self.focus_loan = loan.pk
         return loan.book, _("You borrowed “%(title)s”. It is due back on %(due)s.") % {
             "title": loan.book.title,
             "due": date_format(loan.due_at, "DATE_FORMAT"),
@@ -131,6 +146,7 @@ class ReturnView(LoanActionView):
 class RenewView(LoanActionView):
     def act(self) -> tuple[Book, str]:
         loan = renew(loan=self.loan(), actor=self.request.user)
+        self.focus_loan = loan.pk
         return loan.book, _("Renewed: “%(title)s” is now due on %(due)s.") % {
             "title": loan.book.title,
             "due": date_format(loan.due_at, "DATE_FORMAT"),
@@ -138,6 +154,8 @@ class RenewView(LoanActionView):
 
 
 class CancelHoldView(MemberActionView):
+    focus_heading = "holds"
+
     def hold(self) -> Hold:
         hold = get_object_or_404(Hold.objects.select_related("book"), pk=self.kwargs["pk"])
         if hold.member_id != self.request.user.pk and why_cannot_manage_inventory(
@@ -178,32 +196,41 @@ class LoansView(PolicyRequiredMixin, TemplateView):
         return why_cannot_use_loans(self.request.user)
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
-        user: Any = self.request.user  # signed in (the rule above)
-        loans: QuerySet[Loan] = Loan.objects.filter(borrower=user).select_related("book", "copy")
-        holds = list(
-            Hold.objects.active().filter(member=user).select_related("book").order_by("placed_at")
-        )
-        positions = queue_positions(holds)
-        for hold in holds:
-            hold.position = positions.get(hold.pk)
-        open_loans = list(loans.filter(returned_at=None).order_by("due_at"))
-        # One query for all: which of these books someone waits for (no renewal then).
-        awaited = set(
-            Hold.objects.filter(
-                book_id__in=[loan.book_id for loan in open_loans], status=HoldStatus.WAITING
-            ).values_list("book_id", flat=True)
-        )
-        return super().get_context_data(
-            open_loans=[
-                LoanRow(loan, why_not_renewable(loan, someone_waits=loan.book_id in awaited))
-                for loan in open_loans
-            ],
-            past_loans=list(
-                loans.exclude(returned_at=None).order_by("-returned_at")[:PAST_LOANS_SHOWN]
-            ),
-            holds=holds,
-            **kwargs,
-        )
+        return super().get_context_data(**loans_context(self.request.user), **kwargs)
+
+
+def loans_context(
+    user: Any, *, focus_loan: int | None = None, focus_heading: str = ""
+) -> dict[str, Any]:
+    """/loans/'s lists for ``user``: open loans (soonest due first) with why each cannot be
+    renewed, active holds with their place in the queue, recent past loans. A fixed number
+    of queries, however many rows. ``focus_*``: where focus goes after an htmx action."""
+    loans: QuerySet[Loan] = Loan.objects.filter(borrower=user).select_related("book", "copy")
+    holds = list(
+        Hold.objects.active().filter(member=user).select_related("book").order_by("placed_at")
+    )
+    positions = queue_positions(holds)
+    for hold in holds:
+        hold.position = positions.get(hold.pk)
+    open_loans = list(loans.filter(returned_at=None).order_by("due_at"))
+    # One query for all: which of these books someone waits for (no renewal then).
+    awaited = set(
+        Hold.objects.filter(
+            book_id__in=[loan.book_id for loan in open_loans], status=HoldStatus.WAITING
+        ).values_list("book_id", flat=True)
+    )
+    return {
+        "open_loans": [
+            LoanRow(loan, why_not_renewable(loan, someone_waits=loan.book_id in awaited))
+            for loan in open_loans
+        ],
+        "past_loans": list(
+            loans.exclude(returned_at=None).order_by("-returned_at")[:PAST_LOANS_SHOWN]
+        ),
+        "holds": holds,
+        "focus_loan": focus_loan,
+        "focus_heading": focus_heading,
+    }
 
 
 def queue_positions(holds: list[Hold]) -> dict[int, int]:

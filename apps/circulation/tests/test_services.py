@@ -764,4 +764,4 @@ def test_a_copy_kept_on_the_hold_shelf_is_said_so_not_on_loan(db):
     place_hold(book=book, member=waiting)
     assert str(availability([book.pk])[book.pk]) == "On loan · 1 waiting"
     return_loan(loan=loan, actor=reader)
-    assert str(availability([book.pk])[book.pk]) == "On the hold shelf for a member"
+    assert str(availability([book.pk])[book.pk]) == "On the hold shelf"

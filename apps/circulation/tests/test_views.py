@@ -267,7 +267,7 @@ def test_a_ready_hold_is_borrowed_from_the_panel(client, alice, bob):
     assert hold.status == HoldStatus.READY
     client.force_login(bob)
     page = text(client.get(book.get_absolute_url()))
-    assert "On the hold shelf for a member" in page
+    assert "On the hold shelf" in page
     until = date_format(hold.ready_until, "DATE_FORMAT")
     assert f"A copy waits for you on the hold shelf until {until}." in page
     assert ">Borrow it now</button>" in page
@@ -608,7 +608,7 @@ def test_list_rows_show_availability(client, alice, bob):
     assert str(rows["Alpha"]) == "2 of 3 available"
     assert str(rows["Beta"]) == "On loan · 1 waiting"
     assert rows["Gamma"].total == 0
-    assert str(rows["Delta"]) == "On the hold shelf for a member"
+    assert str(rows["Delta"]) == "On the hold shelf"
     assert page.count('book-availability">') == 3
     alpha = page[page.index(f'id="book-{two_of_three.pk}"') :]
     assert alpha[: alpha.index("</tr>")].count("2 of 3 available") == 1
@@ -696,3 +696,55 @@ def test_a_ready_hold_is_borrowed_from_loans(client, alice, bob):
     assert response["Location"] == LOANS_URL
     assert Loan.objects.open().get(book=book).borrower == alice
     assert fresh(hold).status == HoldStatus.COLLECTED
+
+
+def test_at_the_loan_limit_the_panel_says_so_instead_of_offering_borrow(client, alice, settings):
+    settings.BOOKSHELF_LOAN_LIMIT = 1
+    borrow(book=book_with_copies(1), member=alice)
+    book = book_with_copies(1)
+    client.force_login(alice)
+    panel = text(client.get(book.get_absolute_url())).split(PANEL, 1)[1].split("</section>")[0]
+    assert "You have 1 books on loan, the most at once. Return one first." in panel
+    assert ">Borrow<" not in panel
+
+
+def test_after_an_htmx_action_focus_goes_to_the_panels_status_not_a_button(client, alice):
+    book = book_with_copies(2)
+    client.force_login(alice)
+    panel = text(client.post(borrow_url(book), **HTMX))
+    assert panel.count("data-focus") == 1
+    assert '<div class="panel-status mb-2" tabindex="-1" data-focus>' in panel
+
+
+def test_htmx_actions_on_loans_answer_with_its_lists_and_focus_where_the_user_was(
+    client, alice, bob
+):
+    kept = borrow(book=book_with_copies(1, title="Kept"), member=alice)
+    gone = borrow(book=book_with_copies(1, title="Gone"), member=alice)
+    client.force_login(alice)
+    htmx = {**HTMX, "HTTP_HX_CURRENT_URL": f"http://testserver{LOANS_URL}"}
+
+    response = client.post(renew_url(kept), {"next": LOANS_URL}, **htmx)
+    fragment = text(response)
+    assert fragment.lstrip().startswith('<div id="loans-lists">')
+    assert f'id="loan-{kept.pk}" tabindex="-1" data-focus' in fragment
+    assert "renewed once" in fragment
+    assert [t["level"] for t in toasts(response)] == ["success"]
+
+    response = client.post(return_url(gone), {"next": LOANS_URL}, **htmx)
+    fragment = text(response)
+    assert 'id="open-loans-heading" tabindex="-1" data-focus' in fragment
+    assert f'id="loan-{gone.pk}"' not in fragment and "returned" in fragment
+
+    book = book_with_copies(1, title="Waited")
+    borrow(book=book, member=bob)
+    hold = place_hold(book=book, member=alice)
+    response = client.post(cancel_url(hold), {"next": LOANS_URL}, **htmx)
+    assert 'id="holds-heading" tabindex="-1" data-focus' in text(response)
+    assert fresh(hold).status == HoldStatus.CANCELLED
+
+    # A refusal keeps the lists and says why in a toast; focus goes to the list's heading.
+    Loan.objects.filter(pk=kept.pk).update(renewals=2)
+    response = client.post(renew_url(kept), {"next": LOANS_URL}, **htmx)
+    assert 'id="open-loans-heading" tabindex="-1" data-focus' in text(response)
+    assert [t["level"] for t in toasts(response)] == ["danger"]
