@@ -1,5 +1,6 @@
 """Demo circulation for `seed_demo`: 1–3 copies of every demo book; `member` has two books on
-loan (one overdue) and a hold on a book whose only copy `librarian` has borrowed."""
+loan (one overdue), one returned, and a hold on a book whose only copy `librarian` has
+borrowed."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from apps.bookshelf.demo import DEMO_BOOKS, demo_isbn
 from apps.bookshelf.models import Book
 
 from .models import Copy, Hold, Loan
-from .services import add_copies, borrow, place_hold
+from .services import add_copies, borrow, place_hold, return_loan
 
 
 @transaction.atomic
@@ -39,7 +40,7 @@ def demo_circulation_create() -> int:
     public = [book for book in books if book.is_public]
     single = [b for b in public if Copy.objects.filter(book=b).count() == 1]
     several = [b for b in public if Copy.objects.filter(book=b).count() > 1]
-    if len(single) < 1 or len(several) < 2:
+    if len(single) < 1 or len(several) < 3:
         return added
     overdue = borrow(book=several[0], member=member)
     now = timezone.now()
@@ -47,6 +48,8 @@ def demo_circulation_create() -> int:
         borrowed_at=now - datetime.timedelta(days=30), due_at=now - datetime.timedelta(days=9)
     )
     borrow(book=several[1], member=member)
+    # One already read and brought back, so /loans/ shows its "Returned" list too.
+    return_loan(loan=borrow(book=several[2], member=member), actor=librarian)
     borrow(book=single[0], member=librarian)
     place_hold(book=single[0], member=member)
     return added

@@ -58,4 +58,10 @@ class AddCopiesForm(forms.Form):
         max_value=MAX_COPIES_AT_ONCE,
         initial=1,
         help_text=_("Each gets a new barcode; a waiting member is served first."),
+        error_messages={
+            "required": _("Enter how many copies to add, a whole number from 1 to 50."),
+            "invalid": _("Enter how many copies to add, a whole number from 1 to 50."),
+            "min_value": _("Add at least 1 copy."),
+            "max_value": _("Add at most %(limit_value)s copies at a time."),
+        },
     )

@@ -126,12 +126,13 @@ class Loan(models.Model):
 
     @property
     def days_late(self) -> int:
-        """Whole days past due, at return or now, counting a started day (an hour late is a
-        day late)."""
-        late = (self.returned_at or timezone.now()) - self.due_at
-        if late <= datetime.timedelta(0):
+        """Days past due, at return or now, in calendar days as the due date is shown (due
+        on the 26th, back on the 28th: 2 days late), and at least 1 once past due."""
+        back = self.returned_at or timezone.now()
+        if back <= self.due_at:
             return 0
-        return late.days + (1 if late % datetime.timedelta(days=1) else 0)
+        days = (timezone.localdate(back) - timezone.localdate(self.due_at)).days
+        return max(days, 1)
 
 
 class HoldStatus(models.TextChoices):

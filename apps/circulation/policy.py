@@ -42,7 +42,9 @@ def why_cannot_borrow(actor: Any, book: Book, member: Any) -> StrOrPromise:
     if actor == member and not holds(actor, BORROW):
         return _("You don't have permission to borrow books.")
     if actor != member and not holds(member, BORROW):
-        return _("This person may not borrow books (their role does not allow it).")
+        return _("%(member)s may not borrow books (their role does not allow it).") % {
+            "member": member
+        }
     if not book.is_public:
         return _("Only books in the catalogue can be borrowed.")
     return ""

@@ -449,12 +449,15 @@ class AddCopiesView(InventoryMixin, View):
         if not form.is_valid():
             return self.answer(book, form=form)
         copies = add_copies(book=book, count=form.cleaned_data["count"], actor=request.user)
+        barcodes = [copy.barcode for copy in copies]
+        # A long list would fill a phone's screen: the first and the last say the range.
+        shown = ", ".join(barcodes) if len(barcodes) <= 3 else f"{barcodes[0]} … {barcodes[-1]}"
         messages.success(
             request,
             ngettext(
                 "Added %(n)s copy: %(barcodes)s.", "Added %(n)s copies: %(barcodes)s.", len(copies)
             )
-            % {"n": len(copies), "barcodes": ", ".join(copy.barcode for copy in copies)},
+            % {"n": len(copies), "barcodes": shown},
         )
         return self.answer(book, added={copy.pk for copy in copies})
 

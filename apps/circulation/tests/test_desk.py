@@ -175,8 +175,7 @@ def overdue_loan(member, *, days_late: int, **book_fields) -> Loan:
     loan = borrow(book=book_with_copies(1, **book_fields), member=member)
     now = timezone.now()
     Loan.objects.filter(pk=loan.pk).update(
-        borrowed_at=now - (21 + days_late) * DAY,
-        due_at=now - days_late * DAY + datetime.timedelta(hours=1),
+        borrowed_at=now - (21 + days_late) * DAY, due_at=now - days_late * DAY
     )
     return Loan.objects.get(pk=loan.pk)
 
@@ -286,7 +285,7 @@ def test_the_desk_cannot_lend_to_a_viewer_and_says_so_in_a_row(client, viewer, d
     copy = copies(book_with_copies(1))[0]
     client.force_login(desk)
     row = text(client.post(DESK_URL, {"barcode": copy.barcode, "member": viewer.username}, **HTMX))
-    assert "This person may not borrow books" in row and "alert-danger" in row
+    assert f"{viewer} may not borrow books" in row and "alert-danger" in row
     assert not Loan.objects.exists()
 
 
@@ -364,9 +363,10 @@ def test_inventory_lists_every_copy_with_whom_it_is(client, alice, bob, desk):
     listed = page.split('class="list-unstyled copy-list"', 1)[1]
     assert listed.index(first.barcode) < listed.index(second.barcode) < listed.index(third.barcode)
     assert f"With {alice}, due" in listed
-    assert listed.count(">Withdraw<") == 1  # only the copy on the shelf
+    assert listed.count(">Withdraw…<") == 1  # only the copy on the shelf
     assert "Can be withdrawn once it is back." in listed
-    assert ">withdrawn<" in listed
+    assert "Can be withdrawn once it is back." in listed
+    assert ">Withdrawn<" in listed
 
 
 def test_inventory_works_for_a_book_outside_the_catalogue(client, desk):
@@ -566,3 +566,53 @@ def test_a_book_whose_copies_are_back_is_deleted_with_its_loans_and_holds(
     )
     assert response.status_code == HTTPStatus.FOUND
     assert not Copy.objects.exists() and not Loan.objects.exists() and not Hold.objects.exists()
+
+
+def test_days_late_are_calendar_days_as_the_due_date_reads(alice):
+    loan = borrow(book=book_with_copies(1), member=alice)
+    due = timezone.make_aware(datetime.datetime(2026, 11, 26, 23, 30))
+    loan.due_at = due
+    loan.returned_at = due - datetime.timedelta(minutes=1)
+    assert loan.days_late == 0
+    loan.returned_at = due + datetime.timedelta(minutes=10)  # the same evening: still late
+    assert loan.days_late == 1
+    loan.returned_at = due + datetime.timedelta(hours=1)  # the 27th, just after midnight
+    assert loan.days_late == 1
+    loan.returned_at = due + datetime.timedelta(days=9, minutes=10)  # the 5th, evening
+    assert loan.days_late == 9
+
+
+def test_adding_many_copies_says_the_range_not_every_barcode(client, desk):
+    book = book_with_copies(0)
+    client.force_login(desk)
+    response = client.post(add_url(book), {"count": "50"}, **HTMX)
+    barcodes = [copy.barcode for copy in copies(book)]
+    assert toasts(response) == [
+        {"message": f"Added 50 copies: {barcodes[0]} … {barcodes[-1]}.", "level": "success"}
+    ]
+
+
+@pytest.mark.parametrize(
+    ("count", "sentence"),
+    [
+        ("0", "Add at least 1 copy."),
+        ("51", "Add at most 50 copies at a time."),
+        ("three", "Enter how many copies to add, a whole number from 1 to 50."),
+        ("", "Enter how many copies to add, a whole number from 1 to 50."),
+    ],
+)
+def test_a_bad_count_is_said_plainly(client, desk, count, sentence):
+    book = book_with_copies(1)
+    client.force_login(desk)
+    assert sentence in text(client.post(add_url(book), {"count": count}, **HTMX))
+
+
+def test_a_copy_on_the_hold_shelf_says_when_it_can_be_withdrawn(client, alice, bob, desk):
+    book = book_with_copies(1)
+    loan = borrow(book=book, member=alice)
+    place_hold(book=book, member=bob)
+    return_loan(loan=loan, actor=alice)
+    client.force_login(desk)
+    page = text(client.get(inventory_url(book)))
+    assert "Can be withdrawn once the hold ends (collected or expired)." in page
+    assert "Withdraw…" not in page
