@@ -10,3 +10,7 @@ class CirculationConfig(AppConfig):
     name = "apps.circulation"
     label = "circulation"
     verbose_name = "Circulation"
+
+    def ready(self) -> None:
+        # The rules about one book or loan, for user.has_perm(perm, obj) (django-rules).
+        from . import policy  # noqa: F401

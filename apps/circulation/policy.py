@@ -11,6 +11,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from django.utils.translation import gettext_lazy as _
+from rules.permissions import add_perm
+from rules.predicates import predicate
 
 from apps.core.policy import holds
 
@@ -94,3 +96,28 @@ def why_cannot_use_loans(user: Any) -> StrOrPromise:
     if holds(user, BORROW) or not why_cannot_manage_inventory(user):
         return ""
     return _("You don't have permission to borrow books.")
+
+
+# --- Django's API: user.has_perm("bookshelf.can_borrow_book", book), about one object --------
+
+
+@predicate
+def _may_borrow(user: Any, book: Book | None = None) -> bool:
+    # Without an object the answer stays with ModelBackend and the roles (as in
+    # apps/bookshelf/policy.py): saying yes here would grant the permission itself.
+    return book is not None and not why_cannot_place_hold(user, book)
+
+
+@predicate
+def _may_return(user: Any, loan: Loan | None = None) -> bool:
+    return loan is not None and not why_cannot_return(user, loan)
+
+
+@predicate
+def _may_manage(user: Any, book: Book | None = None) -> bool:
+    return book is not None and not why_cannot_manage_inventory(user)
+
+
+add_perm(BORROW, _may_borrow)
+add_perm(RETURN, _may_return)
+add_perm(MANAGE, _may_manage)

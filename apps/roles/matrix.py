@@ -19,11 +19,12 @@ GROUPS_OR_PERMISSIONS = """
 ## Groups or permissions?
 
 Check a **permission** for what someone may do. Each rule is one function in its app's
-policy module (`apps/bookshelf/policy.py`, `apps/roles/policy.py`) that answers with the
-sentence refusing it, built on the permissions the roles grant: views ask it before they
-run (`PolicyRequiredMixin`), services enforce it, and templates show its sentence where
-the control would be. django-rules registers the same functions, so Django's own API asks
-them too, about one object: `user.has_perm("bookshelf.change_book", book)`,
+policy module (`apps/bookshelf/policy.py`, `apps/circulation/policy.py`,
+`apps/roles/policy.py`) that answers with the sentence refusing it, built on the
+permissions the roles grant: views ask it before they run (`PolicyRequiredMixin`),
+services enforce it, and templates show its sentence where the control would be.
+django-rules registers the same functions, so Django's own API asks them too, about one
+object: `user.has_perm("bookshelf.change_book", book)`,
 `user.has_perm("roles.manage_roles", group)`. Permission checks follow what the roles page
 grants; a check on a group name would not.
 
@@ -37,6 +38,81 @@ group checks of a request share one query (`apps/core/permissions.group_names`).
 to a role rather than one guarding an action. No page is one today (every page guards an
 action, so each checks a permission), so no view uses it.
 """
+
+
+# Circulation's pages and actions: (what, URL, who, the rule's function). Hand-written like
+# the guidance above; the rules' own sentences are listed from the code below.
+CIRCULATION_ROWS = [
+    (
+        "borrow",
+        "POST `/books/<id>/borrow/`",
+        "`bookshelf.can_borrow_book` (at the desk: `can_manage_inventory`, and the member "
+        "`can_borrow_book`)",
+        "`why_cannot_borrow`, then `why_at_loan_limit`",
+    ),
+    (
+        "place a hold",
+        "POST `/books/<id>/hold/`",
+        "`bookshelf.can_borrow_book`",
+        "`why_cannot_place_hold`",
+    ),
+    (
+        "cancel a hold",
+        "POST `/holds/<id>/cancel/`",
+        "their own hold, or `can_manage_inventory`",
+        "`why_cannot_cancel_hold`",
+    ),
+    (
+        "return",
+        "POST `/loans/<id>/return/`",
+        "their own loan with `bookshelf.can_return_book`, or `can_manage_inventory`",
+        "`why_cannot_return`",
+    ),
+    (
+        "renew",
+        "POST `/loans/<id>/renew/`",
+        "their own loan with `bookshelf.can_borrow_book`, or `can_manage_inventory`",
+        "`why_cannot_renew`, then `why_not_renewable`",
+    ),
+    (
+        "loans and holds",
+        "`/loans/`",
+        "`bookshelf.can_borrow_book` or `can_manage_inventory`",
+        "`why_cannot_use_loans`",
+    ),
+    (
+        "the desk: check in and out by barcode, overdue list, hold shelf",
+        "`/circulation/`",
+        "`bookshelf.can_manage_inventory`",
+        "`why_cannot_manage_inventory`",
+    ),
+    (
+        "copies: list, add, withdraw",
+        "`/inventory/<id>/`, POST `/inventory/<id>/copies/`, "
+        "POST `/inventory/copies/<id>/withdraw/`",
+        "`bookshelf.can_manage_inventory`",
+        "`why_cannot_manage_inventory`",
+    ),
+]
+
+
+def circulation_markdown() -> str:
+    lines = [
+        "## Circulation",
+        "",
+        "The guide's permissions, by its names: members borrow and return their own books;",
+        "holders of `bookshelf.can_manage_inventory` (Librarians, Admins) act for any member",
+        "at the desk and manage the copies. Someone else's loan or hold answers 404, not 403.",
+        "",
+        "| Action | URL | Needs | Rule |",
+        "|---|---|---|---|",
+        *(f"| {what} | {url} | {needs} | {rule} |" for what, url, needs, rule in CIRCULATION_ROWS),
+        "",
+        "The state rules (`why_at_loan_limit`, `why_not_renewable`: at most 5 books at once, 2",
+        "renewals, none while someone waits) are in `apps/circulation/services.py`, enforced",
+        "under the book's row lock.",
+    ]
+    return "\n".join(lines) + "\n"
 
 
 def roles_matrix_markdown() -> str:
@@ -59,6 +135,8 @@ def roles_matrix_markdown() -> str:
         + GROUPS_OR_PERMISSIONS
         + "\n"
         + transitions_markdown()
+        + "\n"
+        + circulation_markdown()
         + "\n"
         + rules_markdown()
     )
@@ -112,6 +190,7 @@ def rules_markdown() -> str:
     """Every rule of the policy modules with the first paragraph of its docstring: read
     from the code, so this list cannot fall behind it."""
     from apps.bookshelf import policy as book_policy  # policy modules import models
+    from apps.circulation import policy as circulation_policy
 
     from . import policy as roles_policy
 
@@ -121,7 +200,7 @@ def rules_markdown() -> str:
         "Each rule is one function answering with the sentence that refuses (or nothing).",
         "Services enforce it; pages show its sentence; `has_perm(perm, obj)` asks it.",
     ]
-    for module in (book_policy, roles_policy):
+    for module in (book_policy, circulation_policy, roles_policy):
         lines += ["", f"`{module.__name__.replace('.', '/')}.py`:", ""]
         for name, function in vars(module).items():
             if not name.startswith(("why_", "sees_")) or not inspect.isfunction(function):

@@ -616,3 +616,20 @@ def test_a_copy_on_the_hold_shelf_says_when_it_can_be_withdrawn(client, alice, b
     page = text(client.get(inventory_url(book)))
     assert "Can be withdrawn once the hold ends (collected or expired)." in page
     assert "Withdraw…" not in page
+
+
+def test_djangos_has_perm_asks_the_circulation_rules_about_one_object(alice, bob, desk, viewer):
+    book, draft = book_with_copies(1), BookFactory()
+    loan = borrow(book=book, member=alice)
+    assert alice.has_perm("bookshelf.can_borrow_book", book)
+    assert not alice.has_perm("bookshelf.can_borrow_book", draft)  # not in the catalogue
+    assert not viewer.has_perm("bookshelf.can_borrow_book", book)
+    assert alice.has_perm("bookshelf.can_return_book", loan)
+    assert not bob.has_perm("bookshelf.can_return_book", loan)  # someone else's
+    assert desk.has_perm("bookshelf.can_return_book", loan)
+    assert desk.has_perm("bookshelf.can_manage_inventory", draft)
+    assert not alice.has_perm("bookshelf.can_manage_inventory", book)
+    # Without an object, the roles answer (ModelBackend), as ever.
+    assert alice.has_perm("bookshelf.can_borrow_book") and not viewer.has_perm(
+        "bookshelf.can_borrow_book"
+    )
