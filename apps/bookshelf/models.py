@@ -326,6 +326,12 @@ class BookEvent(models.Model):
         return self.action in CIRCULATION_ACTIONS
 
     @property
+    def names_member(self) -> bool:
+        """A lending event: its actor or comment names a borrower, which is their business
+        and the desk's (``apps/circulation/policy.sees_borrowers``), not every editor's."""
+        return self.action in CIRCULATION_ACTIONS - COPY_ACTIONS
+
+    @property
     def copy_barcode(self) -> str:
         """The copy a circulation event is about ("" for others)."""
         if not self.is_circulation:
@@ -360,6 +366,10 @@ CIRCULATION_ACTIONS = frozenset(
         BookEvent.Action.COPY_WITHDRAWN,
     }
 )
+
+
+# Of those, the desk's own work on the copies (no member in them).
+COPY_ACTIONS = frozenset({BookEvent.Action.COPIES_ADDED, BookEvent.Action.COPY_WITHDRAWN})
 
 
 def _shown(value: Any) -> Any:

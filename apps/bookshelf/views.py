@@ -199,6 +199,7 @@ class BookDetailView(CatalogueAccessMixin, HtmxPartialMixin, DetailView):
                 may_read_history=True,
                 recent_events=events[:RECENT_EVENTS],
                 more_events=len(events) > RECENT_EVENTS,
+                sees_borrowers=sees_borrowers(user),
             )
         if not self.wants_partial():
             # circulation builds on books
@@ -479,7 +480,9 @@ class BookHistoryView(PolicyRequiredMixin, LenientPaginationMixin, ListView):
         return BookEvent.objects.of_book(self.book.pk)
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
-        return super().get_context_data(book=self.book, **kwargs)
+        return super().get_context_data(
+            book=self.book, sees_borrowers=sees_borrowers(self.request.user), **kwargs
+        )
 
 
 def conflict_status(request: HttpRequest) -> int:
@@ -491,6 +494,13 @@ def conflict_status(request: HttpRequest) -> int:
 def render_row(request: HttpRequest, book: Book, *, highlight: bool = False) -> HttpResponse:
     with_availability([book])
     return render(request, f"{LIST_TEMPLATE}#book-row", {"book": book, "highlight": highlight})
+
+
+def sees_borrowers(user: Any) -> bool:
+    """Whether the history may name borrowers (circulation's rule)."""
+    from apps.circulation.policy import sees_borrowers as rule  # circulation builds on books
+
+    return rule(user)
 
 
 def with_availability(books: Any) -> None:

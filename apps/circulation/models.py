@@ -14,6 +14,7 @@ import datetime
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Upper
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -48,6 +49,11 @@ class Copy(models.Model):
                 condition=Q(status__in=CopyStatus.values), name="circulation_copy_status_known"
             ),
             models.CheckConstraint(condition=~Q(barcode=""), name="circulation_copy_barcode"),
+            # In capitals: the desk finds a scanned or typed barcode by exact match (the
+            # unique index), whatever case it was typed in.
+            models.CheckConstraint(
+                condition=Q(barcode=Upper("barcode")), name="circulation_copy_barcode_upper"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -160,8 +166,10 @@ class Hold(models.Model):
     hold shelf (``copy``, ``ready_until``)."""
 
     book = models.ForeignKey(Book, on_delete=models.CASCADE, related_name="holds")
+    # PROTECT, like a loan's borrower: deleting a member whose copy waits on the hold shelf
+    # would leave that copy kept for nobody. (Deactivate them instead.)
     member = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="holds"
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="holds"
     )
     placed_at = models.DateTimeField(_("placed"), default=timezone.now)
     status = models.CharField(

@@ -35,6 +35,12 @@ def why_cannot_manage_inventory(user: Any) -> StrOrPromise:
     return ""
 
 
+def sees_borrowers(user: Any) -> bool:
+    """Who borrowed or waits for a book is the desk's business (a book's history shows
+    everyone else "Someone")."""
+    return not why_cannot_manage_inventory(user)
+
+
 def why_cannot_borrow(actor: Any, book: Book, member: Any) -> StrOrPromise:
     """A member borrows for themselves with can_borrow_book; a librarian checks a book out
     to a member at the desk (can_manage_inventory), the member still needing can_borrow_book.

@@ -1,6 +1,6 @@
 """Every circulation write: borrow, return, renew, holds, copies.
 
-Each runs in one transaction holding a lock on the book's row (``select_for_update``), so
+Each runs in one transaction holding a lock on the book's row (``_lock_book``), so
 everything that moves that book's copies happens one at a time: two members borrowing the
 last copy at once get one loan and one refusal, a return racing a walk-in borrow while a hold
 waits serves the hold. A borrow also locks the member's row first (always member, then book:
@@ -61,6 +61,8 @@ class Availability:
     on_hold_shelf: int = 0  # copies waiting for the member they were kept for
 
     def __str__(self) -> str:
+        if not self.total and not self.waiting:
+            return _("No copies yet")
         if self.available or not self.total:
             return _("%(available)s of %(total)s available") % {
                 "available": self.available,
@@ -105,12 +107,20 @@ def availability(book_ids: list[int]) -> dict[int, Availability]:
 # --- Locks ---------------------------------------------------------------------------------
 
 
+# FOR NO KEY UPDATE, not FOR UPDATE: inserting a loan or hold checks its foreign keys with
+# FOR KEY SHARE on the member's and the book's rows, which FOR UPDATE would block. With it,
+# a hold placed (book locked, then the member's row referenced) and a borrow by the same
+# member (member locked, then the book) deadlocked on PostgreSQL; so would an editor saving
+# a book (updated_by) while the desk lends to them.
 def _lock_book(book_id: int) -> Book:
-    return Book.objects.select_for_update().get(pk=book_id)
+    try:
+        return Book.objects.select_for_update(no_key=True).get(pk=book_id)
+    except Book.DoesNotExist:  # deleted since the page was read
+        raise CirculationRefused(_("This book is no longer in the catalogue.")) from None
 
 
 def _lock_member(member: Any) -> None:
-    get_user_model().objects.select_for_update().filter(pk=member.pk).exists()
+    get_user_model().objects.select_for_update(no_key=True).filter(pk=member.pk).exists()
 
 
 def _event(book: Book, action: str, actor: Any, barcode: str = "", **extra: Any) -> None:
@@ -405,8 +415,8 @@ def desk_scan(*, barcode: str, member: Any | None, actor: Any) -> DeskOutcome:
     at the desk), who must be given then. Raises ``CirculationRefused`` with the sentence
     for the desk: an unknown barcode, a withdrawn copy, one kept for someone else."""
     enforce(why_cannot_manage_inventory(actor))
-    barcode = barcode.strip()
-    copy = Copy.objects.select_related("book").filter(barcode__iexact=barcode).first()
+    barcode = barcode.strip().upper()  # barcodes are stored in capitals (a constraint)
+    copy = Copy.objects.select_related("book").filter(barcode=barcode).first()
     if copy is None:
         raise CirculationRefused(_("No copy has the barcode “%(barcode)s”.") % {"barcode": barcode})
     loan = Loan.objects.open().filter(copy=copy).first()
@@ -444,8 +454,7 @@ def add_copies(*, book: Book, count: int, actor: Any) -> list[Copy]:
     now = timezone.now()
     with transaction.atomic():
         book = _lock_book(book.pk)
-        start = Copy.objects.filter(book=book).count() + 1
-        barcodes = [f"B{book.pk:06d}-{start + n:03d}" for n in range(count)]
+        barcodes = _new_barcodes(book, count)
         Copy.objects.bulk_create(
             Copy(book=book, barcode=barcode, added_at=now) for barcode in barcodes
         )
@@ -462,6 +471,21 @@ def add_copies(*, book: Book, count: int, actor: Any) -> list[Copy]:
     return copies
 
 
+def _new_barcodes(book: Book, count: int) -> list[str]:
+    """``count`` unused barcodes for the book, numbered on from its copies (B000042-001, …),
+    skipping any already taken. Call it holding the book's lock."""
+    prefix = f"B{book.pk:06d}-"
+    taken = set(Copy.objects.filter(barcode__startswith=prefix).values_list("barcode", flat=True))
+    barcodes: list[str] = []
+    number = Copy.objects.filter(book=book).count()
+    while len(barcodes) < count:
+        number += 1
+        barcode = f"{prefix}{number:03d}"
+        if barcode not in taken:
+            barcodes.append(barcode)
+    return barcodes
+
+
 def withdraw_copy(*, copy: Copy, actor: Any) -> Copy:
     """Take a copy out of circulation (lost, worn out). Refused while it is on loan or waits
     for someone on the hold shelf."""
@@ -469,10 +493,18 @@ def withdraw_copy(*, copy: Copy, actor: Any) -> Copy:
     with transaction.atomic():
         book = _lock_book(copy.book_id)
         copy = Copy.objects.get(pk=copy.pk)
-        if copy.status in (CopyStatus.ON_LOAN, CopyStatus.ON_HOLD_SHELF):
+        if copy.status == CopyStatus.ON_LOAN:
             raise CirculationRefused(
-                _("Copy %(barcode)s is %(status)s: it can be withdrawn once it is back.")
-                % {"barcode": copy.barcode, "status": copy.get_status_display()}
+                _("Copy %(barcode)s is on loan: it can be withdrawn once it is back.")
+                % {"barcode": copy.barcode}
+            )
+        if copy.status == CopyStatus.ON_HOLD_SHELF:
+            raise CirculationRefused(
+                _(
+                    "Copy %(barcode)s is kept on the hold shelf: it can be withdrawn once the "
+                    "hold ends."
+                )
+                % {"barcode": copy.barcode}
             )
         if copy.status == CopyStatus.WITHDRAWN:
             raise CirculationRefused(

@@ -397,6 +397,11 @@ class InventoryMixin(PolicyRequiredMixin):
     def refusal(self) -> StrOrPromise:
         return why_cannot_manage_inventory(self.request.user)
 
+    def books(self) -> QuerySet[Book]:
+        # A draft's copies are for those who may see the draft (deny by default: a custom
+        # role with the desk but not change_book gets a 404, as on the book's page).
+        return Book.objects.visible_to(self.request.user)
+
     def inventory(self, book: Book, *, form: AddCopiesForm | None = None, **extra: Any) -> dict:
         """The page's context: every copy with whom it is with, in four queries."""
         copies = list(Copy.objects.filter(book=book).order_by("barcode"))
@@ -436,7 +441,7 @@ class InventoryView(InventoryMixin, TemplateView):
     template_name = INVENTORY_TEMPLATE
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
-        book = get_object_or_404(Book, pk=self.kwargs["pk"])
+        book = get_object_or_404(self.books(), pk=self.kwargs["pk"])
         return super().get_context_data(**self.inventory(book), **kwargs)
 
 
@@ -444,7 +449,7 @@ class AddCopiesView(InventoryMixin, View):
     http_method_names = ["post"]
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        book = get_object_or_404(Book, pk=self.kwargs["pk"])
+        book = get_object_or_404(self.books(), pk=self.kwargs["pk"])
         form = AddCopiesForm(request.POST)
         if not form.is_valid():
             return self.answer(book, form=form)
@@ -466,7 +471,9 @@ class WithdrawCopyView(InventoryMixin, View):
     http_method_names = ["post"]
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        copy = get_object_or_404(Copy.objects.select_related("book"), pk=self.kwargs["pk"])
+        copy = get_object_or_404(
+            Copy.objects.filter(book__in=self.books()).select_related("book"), pk=self.kwargs["pk"]
+        )
         try:
             copy = withdraw_copy(copy=copy, actor=request.user)
         except CirculationRefused as refused:
