@@ -16,7 +16,7 @@ APT_GET := $(shell command -v apt-get)
 # E2E_WORKERS: processes for the browser tests (pytest-xdist; 0 = none).
 E2E_WORKERS ?= 2
 
-.PHONY: help run test unit e2e e2e-deps lint typecheck format browser lock migrate seed serve-https clean
+.PHONY: help run test unit e2e e2e-deps lint typecheck format browser lock migrate seed serve-https bench bench-deps clean
 
 help:
 	@echo "make run     venv, pinned deps, migrate, demo data, app on http://127.0.0.1:$(PORT)"
@@ -27,6 +27,7 @@ help:
 	@echo "make typecheck  mypy with django-stubs on apps/ and project/"
 	@echo "make lock    recompile requirements/*.txt from the .in files"
 	@echo "make serve-https  gunicorn over TLS on https://127.0.0.1:8443, HTTP :8080 redirects"
+	@echo "make bench   BENCH_BOOKS=100000 books on PostgreSQL, gunicorn + wrk: docs/bench/latest.*"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -120,6 +121,20 @@ e2e-deps: $(VENV)/.dev-installed
 	       exit 1; }
 
 browser: e2e-deps
+
+# The benchmark (project/bench.py): wrk from Debian's packages, installed like the browser.
+bench: bench-deps
+	$(BIN)/python -m project.bench
+
+bench-deps: $(VENV)/.dev-installed
+	@command -v wrk >/dev/null && exit 0; \
+	if [ -z "$(APT_GET)" ]; then echo "make bench needs wrk: install it with this system's package manager" >&2; exit 1; fi; \
+	if [ "$$(id -u)" -eq 0 ]; then as_root=""; \
+	elif sudo -n true 2>/dev/null; then as_root="sudo"; \
+	else echo "make bench needs wrk. Run:  sudo apt-get install -y wrk" >&2; exit 1; fi; \
+	echo "Installing Debian's wrk (apt-get)"; \
+	$$as_root $(APT_GET) update -qq && $$as_root env DEBIAN_FRONTEND=noninteractive \
+	  $(APT_GET) install -y -qq --no-install-recommends wrk
 
 lock: $(VENV)/.dev-installed
 	cd requirements && for name in base prod dev; do \

@@ -1,0 +1,87 @@
+"""`make bench`'s own parts: reading wrk's report, the table, and the seeded catalogue.
+(The benchmark itself runs outside the test suite: it measures, it does not assert.)"""
+
+from __future__ import annotations
+
+import pytest
+from django.core.management import call_command
+
+from apps.bookshelf.models import Book
+from apps.circulation.models import Copy, CopyStatus, Loan
+from project.bench import markdown, parse_wrk
+
+WRK_REPORT = """Running 5s test @ http://127.0.0.1:8000/books/
+  2 threads and 8 connections
+  Thread Stats   Avg      Stdev     Max   +/- Stdev
+    Latency    21.36ms    4.12ms  80.02ms   90.00%
+    Req/Sec   187.50     20.11   230.00     70.00%
+  Latency Distribution
+     50%   20.50ms
+     75%   22.00ms
+     90%   25.10ms
+     99%    1.20s
+  1873 requests in 5.01s, 98.20MB read
+Requests/sec:    373.85
+Transfer/sec:     19.60MB
+"""
+
+
+def test_wrk_report_is_read_with_its_units():
+    assert parse_wrk(WRK_REPORT) == {
+        "rps": 373.85,
+        "p50_ms": 20.5,
+        "p99_ms": 1200.0,
+        "errors": 0,
+    }
+    micro = WRK_REPORT.replace("20.50ms", "850.00us")
+    assert parse_wrk(micro)["p50_ms"] == pytest.approx(0.85)
+
+
+def test_failed_requests_in_the_wrk_report_are_counted():
+    report = WRK_REPORT.replace(
+        "Requests/sec:",
+        "  Socket errors: connect 0, read 2, write 0, timeout 3\n"
+        "  Non-2xx or 3xx responses: 7\nRequests/sec:",
+    )
+    assert parse_wrk(report)["errors"] == 12
+    with pytest.raises(ValueError, match="Requests/sec"):
+        parse_wrk("wrk: connection refused")
+
+
+def test_the_table_puts_each_page_beside_the_admin_and_the_floor():
+    page = {"bytes": 54_000, "gzip_bytes": 6_700, "queries": 9}
+    report = {
+        "date": "2026-12-06",
+        "books": 100_000,
+        "workers": 2,
+        "connections": 8,
+        "seconds": 5,
+        "rounds": 3,
+        "machine": {"cores": 2, "postgresql": "15.19"},
+        "pages": [
+            {"name": "floor (/healthz)", "rps": 1000, "p50_ms": 2, "p99_ms": 5, **page},
+            {"name": "list page 1", "rps": 400, "p50_ms": 20, "p99_ms": 40, **page},
+            {"name": "admin changelist", "rps": 100, "p50_ms": 80, "p99_ms": 120, **page},
+        ],
+    }
+    table = markdown(report)
+    assert "# Benchmark: 100,000 books" in table
+    assert "| list page 1 | 400 | 20.0 | 40.0 | 4.0× | 40% | 1.00 | 54.0 | 6.7 | 9 |" in table
+
+
+@pytest.mark.django_db(transaction=True)
+def test_seed_bench_makes_a_mixed_catalogue_with_copies_and_loans_once():
+    call_command("seed_bench", "--books=400", verbosity=0)
+    assert Book.objects.count() == 400
+    assert Book.objects.public().count() > 200
+    assert Book.objects.filter(is_in_review=True).exists()
+    assert Book.objects.filter(is_archived=True).exists()
+    assert Book.objects.filter(is_published=False, is_archived=False).exists()
+    per_book = {Copy.objects.filter(book=book).count() for book in Book.objects.all()}
+    assert per_book <= {1, 2, 3}
+    assert Loan.objects.open().filter(borrower__username__startswith="bench-member-").exists()
+    on_loan = Copy.objects.filter(status=CopyStatus.ON_LOAN).count()
+    assert on_loan == Loan.objects.open().count()  # every lent copy has its loan
+    call_command("seed_bench", "--books=400", verbosity=0)  # again: nothing doubled
+    assert Book.objects.count() == 400
+    assert Copy.objects.filter(status=CopyStatus.ON_LOAN).count() == on_loan
