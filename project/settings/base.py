@@ -36,6 +36,11 @@ SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS")
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
 DATABASE_URL = os.environ.get("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}"
+# Seconds a worker keeps its database connection between requests (0: a new one for each
+# request, the default here; prod.py keeps them a minute when this is not set).
+DB_CONN_MAX_AGE = (
+    int(os.environ["DJANGO_DB_CONN_MAX_AGE"]) if os.environ.get("DJANGO_DB_CONN_MAX_AGE") else None
+)
 DEMO_PASSWORD = os.environ.get("DEMO_PASSWORD") or "bookshelf-demo"
 # Only true when a TLS-terminating proxy of ours is the sole way in (docs/deployment.md):
 # then its X-Forwarded-Proto and X-Real-IP headers are believed. Otherwise any client could
@@ -149,7 +154,12 @@ TEMPLATES = [
 ]
 
 # --- Database -----------------------------------------------------------------------------
-DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}
+# Health checks: a kept connection the server has dropped is replaced, not used and failed.
+DATABASES = {
+    "default": dj_database_url.parse(
+        DATABASE_URL, conn_max_age=DB_CONN_MAX_AGE or 0, conn_health_checks=True
+    )
+}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Authentication -----------------------------------------------------------------------
