@@ -23,6 +23,7 @@ from apps.core.htmx import is_htmx
 from apps.core.ids import parse_id
 from apps.core.mixins import HtmxPartialMixin, LenientPaginationMixin, PolicyRequiredMixin
 from apps.core.net import safe_next_url
+from apps.core.pagination import NearerEndPaginator
 from apps.core.policy import enforce
 from apps.core.search import search_text
 
@@ -108,6 +109,7 @@ class BookListView(CatalogueAccessMixin, HtmxPartialMixin, LenientPaginationMixi
     partial_name = "book-table"
     context_object_name = "books"
     paginate_by = 25
+    paginator_class = NearerEndPaginator  # every sort ends with the id: a total order
 
     def get_queryset(self) -> QuerySet[Book]:
         self.query = BookListQuery.from_querydict(self.request.GET)

@@ -37,4 +37,10 @@ def holds(user: Any, permission: str) -> bool:
     """
     if not getattr(user, "is_active", False):
         return False
-    return permission in user.get_all_permissions()
+    # Asked hundreds of times a page (each row's actions); the set is built once per user
+    # object, which lives one request (Django's backend caches the parts on it the same way).
+    permissions = getattr(user, "_bookshelf_all_permissions", None)
+    if permissions is None:
+        permissions = user.get_all_permissions()
+        user._bookshelf_all_permissions = permissions
+    return permission in permissions

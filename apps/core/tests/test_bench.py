@@ -85,3 +85,43 @@ def test_seed_bench_makes_a_mixed_catalogue_with_copies_and_loans_once():
     call_command("seed_bench", "--books=400", verbosity=0)  # again: nothing doubled
     assert Book.objects.count() == 400
     assert Copy.objects.filter(status=CopyStatus.ON_LOAN).count() == on_loan
+
+
+# --- Pages read from the nearer end (apps/core/pagination.py) ---------------------------------
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("orphans", [0, 3])
+def test_every_page_from_the_nearer_end_holds_the_same_rows_as_slicing(orphans):
+    from django.core.paginator import Paginator
+
+    from apps.bookshelf.tests.factories import BookFactory
+    from apps.core.pagination import NearerEndPaginator
+
+    for n in range(53):
+        BookFactory(title=f"Book {n % 7}")  # ties on the title: the id decides
+    books = Book.objects.order_by("title", "id")
+    plain, nearer = Paginator(books, 10, orphans=orphans), NearerEndPaginator(books, 10, orphans)
+    assert nearer.num_pages == plain.num_pages
+    for number in plain.page_range:
+        assert list(nearer.page(number)) == list(plain.page(number)), number
+
+
+@pytest.mark.django_db
+def test_a_page_past_the_middle_is_read_backwards_with_a_small_offset():
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from apps.bookshelf.tests.factories import BookFactory
+    from apps.core.pagination import NearerEndPaginator
+
+    for _ in range(100):
+        BookFactory()
+    paginator = NearerEndPaginator(Book.objects.order_by("title", "id"), 10)
+    paginator.count  # noqa: B018 (counted first, as a list page does)
+    with CaptureQueriesContext(connection) as queries:
+        list(paginator.page(10))
+        list(paginator.page(2))
+    last, second = (query["sql"] for query in queries.captured_queries)
+    assert "DESC" in last and "OFFSET" not in last  # the last page: LIMIT 10 from the end
+    assert "DESC" not in second
