@@ -42,6 +42,8 @@ DB_CONN_MAX_AGE = (
     int(os.environ["DJANGO_DB_CONN_MAX_AGE"]) if os.environ.get("DJANGO_DB_CONN_MAX_AGE") else None
 )
 DEMO_PASSWORD = os.environ.get("DEMO_PASSWORD") or "bookshelf-demo"
+# Several instances of the app share one Redis (docs/deployment.md): empty for one instance.
+REDIS_URL = os.environ.get("REDIS_URL", "")
 # Only true when a TLS-terminating proxy of ours is the sole way in (docs/deployment.md):
 # then its X-Forwarded-Proto and X-Real-IP headers are believed. Otherwise any client could
 # claim to be on HTTPS or to come from any address by sending those headers itself.
@@ -161,6 +163,22 @@ DATABASES = {
     )
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Cache and sessions -------------------------------------------------------------------
+# One instance: each process's own memory (the default), sessions in the database. With
+# REDIS_URL every instance shares the cache, so what is counted in it (the CSP report
+# limit) is counted once across them, and sessions are read from it before the database
+# (cached_db: still written to the database, so a Redis restart signs nobody out).
+# Login lockouts (django-axes) and everything else live in the database, shared anyway.
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "bookshelf",
+        }
+    }
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 
 # --- Authentication -----------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
