@@ -12,31 +12,20 @@ from io import StringIO
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
 from django.core import mail
 from django.core.management import call_command
 from django.db import connection
 from django.utils import timezone
 
-from apps.accounts.tests.factories import UserFactory
 from apps.bookshelf.tests.factories import PublishedBookFactory
 from apps.bookshelf.tests.test_concurrency import race
 from apps.circulation.models import Copy, CopyStatus, Hold, HoldStatus, Loan
 from apps.circulation.overdue import send_overdue_notices
 from apps.circulation.services import add_copies, borrow, place_hold, return_loan
 
+from .helpers import in_role
+
 DAY = datetime.timedelta(days=1)
-
-
-def in_role(username: str, role: str, **fields):
-    user = UserFactory(username=username, **fields)
-    user.groups.add(Group.objects.get(name=role))
-    return user
-
-
-@pytest.fixture
-def librarian(db):
-    return in_role("desk", "Librarians")
 
 
 def run(command: str) -> str:
@@ -66,7 +55,7 @@ def reminded_on(loan: Loan):
 
 @pytest.mark.django_db
 def test_expire_holds_expires_passes_on_and_is_idempotent(librarian):
-    members = [in_role(name, "Members") for name in ("ann", "ben", "cat", "dan", "eve")]
+    members = [in_role("Members", username=name) for name in ("ann", "ben", "cat", "dan", "eve")]
     # Two books, each: one member borrows the only copy, two queue, the copy comes back and
     # waits for the first; the first never collects it.
     firsts, seconds = [], []
@@ -97,7 +86,7 @@ def test_expire_holds_expires_passes_on_and_is_idempotent(librarian):
 
 @pytest.mark.django_db
 def test_expire_holds_says_one_in_the_singular(librarian):
-    ann, ben = in_role("ann", "Members"), in_role("ben", "Members")
+    ann, ben = in_role("Members", username="ann"), in_role("Members", username="ben")
     book = PublishedBookFactory()
     add_copies(book=book, count=1, actor=librarian)
     loan = borrow(book=book, member=ann)
@@ -120,7 +109,7 @@ def test_expire_holds_is_quiet_with_verbosity_0():
 
 @pytest.mark.django_db
 def test_one_reminder_per_overdue_loan_a_day(librarian, django_capture_on_commit_callbacks):
-    ann, ben = in_role("ann", "Members"), in_role("ben", "Members")
+    ann, ben = in_role("Members", username="ann"), in_role("Members", username="ben")
     overdue = [
         loan_of(librarian, ann, title="Dune"),
         loan_of(librarian, ann, title="Solaris", overdue_by=10),
@@ -163,7 +152,7 @@ def test_the_body_has_the_due_date_and_the_loans_link(
     librarian, settings, django_capture_on_commit_callbacks
 ):
     settings.BOOKSHELF_SITE_URL = "https://books.example.org"
-    loan = loan_of(librarian, in_role("ann", "Members"))
+    loan = loan_of(librarian, in_role("Members", username="ann"))
     Loan.objects.filter(pk=loan.pk).update(
         borrowed_at=timezone.make_aware(datetime.datetime(2024, 2, 1, 12)),
         due_at=timezone.make_aware(datetime.datetime(2024, 2, 22, 12)),
@@ -180,7 +169,7 @@ def test_the_body_has_the_due_date_and_the_loans_link(
 def test_a_title_with_a_line_break_gives_a_one_line_subject(
     librarian, django_capture_on_commit_callbacks
 ):
-    loan_of(librarian, in_role("ann", "Members"), title="Dune\n   Messiah\r\n")
+    loan_of(librarian, in_role("Members", username="ann"), title="Dune\n   Messiah\r\n")
     mail.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
         assert send_overdue_notices() == 1
@@ -193,7 +182,7 @@ def test_a_title_with_a_line_break_gives_a_one_line_subject(
 def test_borrowers_without_an_address_are_skipped_and_not_marked(
     librarian, django_capture_on_commit_callbacks
 ):
-    loan = loan_of(librarian, in_role("ann", "Members", email=""))
+    loan = loan_of(librarian, in_role("Members", username="ann", email=""))
     mail.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
         assert send_overdue_notices() == 0
@@ -224,8 +213,10 @@ DAYS = 10  # rounds: each a new day, so each round reminds every loan again
 )
 @pytest.mark.django_db(transaction=True)
 def test_two_runs_at_once_send_one_reminder_per_loan():
-    librarian = in_role("desk", "Librarians")
-    loans = [loan_of(librarian, in_role(f"m{n}", "Members"), title=f"T{n}") for n in range(6)]
+    librarian = in_role("Librarians", username="desk")
+    loans = [
+        loan_of(librarian, in_role("Members", username=f"m{n}"), title=f"T{n}") for n in range(6)
+    ]
     today = timezone.localdate()
 
     def one_run(date: datetime.date, counts: list[int]) -> None:

@@ -9,10 +9,8 @@ from collections import Counter
 from functools import partial
 
 import pytest
-from django.contrib.auth.models import Group
 from django.db import connection
 
-from apps.accounts.tests.factories import UserFactory
 from apps.bookshelf.tests.factories import PublishedBookFactory
 from apps.bookshelf.tests.test_concurrency import race
 from apps.circulation.models import Copy, CopyStatus, Hold, HoldStatus, Loan
@@ -25,6 +23,8 @@ from apps.circulation.services import (
     place_hold,
     return_loan,
 )
+
+from .helpers import in_role
 
 pytestmark = [
     pytest.mark.skipif(
@@ -41,18 +41,7 @@ DAY = datetime.timedelta(days=1)
 
 
 def members(count: int, prefix: str = "m") -> list:
-    group = Group.objects.get(name="Members")
-    people = [UserFactory(username=f"{prefix}{n:02d}") for n in range(count)]
-    for person in people:
-        person.groups.add(group)
-    return people
-
-
-@pytest.fixture
-def librarian():
-    user = UserFactory(username="desk")
-    user.groups.add(Group.objects.get(name="Librarians"))
-    return user
+    return [in_role("Members", username=f"{prefix}{n:02d}") for n in range(count)]
 
 
 def test_forty_members_borrowing_five_copies_at_once_get_five_loans(librarian):

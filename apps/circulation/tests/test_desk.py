@@ -5,18 +5,14 @@ withdraw), through ``desk_scan`` and over HTTP, plain and htmx."""
 from __future__ import annotations
 
 import datetime
-import html
-import json
 from http import HTTPStatus
 
 import pytest
-from django.contrib.auth.models import Group
 from django.urls import reverse
 from django.utils import timezone
 
-from apps.accounts.tests.factories import UserFactory
 from apps.bookshelf.models import Book, BookEvent
-from apps.bookshelf.tests.factories import BookFactory, PublishedBookFactory
+from apps.bookshelf.tests.factories import BookFactory
 from apps.circulation.models import Copy, CopyStatus, Hold, HoldStatus, Loan
 from apps.circulation.services import (
     CirculationRefused,
@@ -27,6 +23,8 @@ from apps.circulation.services import (
 )
 from apps.core.policy import PolicyDenied
 
+from .helpers import book_with_copies, copies, in_role, text, toasts
+
 pytestmark = pytest.mark.django_db
 
 DAY = datetime.timedelta(days=1)
@@ -34,45 +32,9 @@ HTMX = {"HTTP_HX_REQUEST": "true", "HTTP_HX_CURRENT_URL": "http://testserver/cir
 DESK_URL = reverse("circulation:desk")
 
 
-def in_role(username: str, role: str, **fields):
-    user = UserFactory(username=username, **fields)
-    user.groups.add(Group.objects.get(name=role))
-    return user
-
-
-@pytest.fixture
-def alice(db):
-    return in_role("alice", "Members", first_name="Alice", last_name="Reed")
-
-
-@pytest.fixture
-def bob(db):
-    return in_role("bob", "Members", first_name="Bob", last_name="Stone")
-
-
 @pytest.fixture
 def desk(db):
-    return in_role("desk", "Librarians", first_name="Lia", last_name="Desk")
-
-
-def book_with_copies(n: int, **fields):
-    book = PublishedBookFactory(**fields)
-    for i in range(n):
-        Copy.objects.create(book=book, barcode=f"D{book.pk:05d}-{i + 1:02d}")
-    return book
-
-
-def copies(book) -> list[Copy]:
-    return list(Copy.objects.filter(book=book).order_by("barcode"))
-
-
-def toasts(response) -> list[dict]:
-    payload = json.loads(response.get("HX-Trigger", "{}"))
-    return payload.get("bookshelf:messages", {}).get("messages", [])
-
-
-def text(response) -> str:
-    return html.unescape(response.content.decode())
+    return in_role("Librarians", username="desk", first_name="Lia", last_name="Desk")
 
 
 # --- desk_scan -------------------------------------------------------------------------------
@@ -132,7 +94,7 @@ def test_a_copy_kept_for_one_member_is_not_lent_to_another(alice, bob, desk):
     loan = borrow(book=book, member=alice)
     place_hold(book=book, member=bob)
     return_loan(loan=loan, actor=alice)
-    carol = in_role("carol", "Members")
+    carol = in_role("Members", username="carol")
     with pytest.raises(CirculationRefused, match=f"waits on the hold shelf for {bob}"):
         desk_scan(barcode=loan.copy.barcode, member=carol, actor=desk)
     outcome = desk_scan(barcode=loan.copy.barcode, member=bob, actor=desk)
@@ -142,7 +104,7 @@ def test_a_copy_kept_for_one_member_is_not_lent_to_another(alice, bob, desk):
 
 def test_taking_a_free_copy_instead_of_the_kept_one_puts_the_kept_one_back(alice, bob, desk):
     book = book_with_copies(2)
-    dan = in_role("dan", "Members")
+    dan = in_role("Members", username="dan")
     first, second = borrow(book=book, member=alice), borrow(book=book, member=dan)
     place_hold(book=book, member=bob)
     return_loan(loan=first, actor=alice)  # kept for bob
@@ -209,7 +171,7 @@ def test_the_desk_query_count_does_not_grow_with_overdue_loans(
     client, desk, late_loans, django_assert_max_num_queries
 ):
     for n in range(late_loans):
-        overdue_loan(in_role(f"m{n}", "Members"), days_late=n + 1)
+        overdue_loan(in_role("Members", username=f"m{n}"), days_late=n + 1)
     client.force_login(desk)
     # Session, user, permissions (2), the overdue page and count, the shelf and its count.
     with django_assert_max_num_queries(8):
@@ -671,7 +633,7 @@ def test_a_draft_s_copies_are_for_those_who_see_the_draft(client, make_user):
 
 def test_the_desk_lists_sent_after_a_scan_keep_their_check_in_url(client, alice, desk):
     late = overdue_loan(alice, days_late=2)
-    other = overdue_loan(in_role("zed", "Members"), days_late=1)
+    other = overdue_loan(in_role("Members", username="zed"), days_late=1)
     client.force_login(desk)
     answer = text(client.post(DESK_URL, {"barcode": late.copy.barcode}, **HTMX))
     lists = answer.split('<div id="desk-lists" hx-swap-oob="true">', 1)[1]

@@ -33,6 +33,8 @@ from apps.circulation.services import (
 )
 from apps.core.policy import PolicyDenied
 
+from .helpers import book_with_copies, fresh, in_role
+
 pytestmark = pytest.mark.django_db
 
 DAY = datetime.timedelta(days=1)
@@ -40,52 +42,14 @@ DAY = datetime.timedelta(days=1)
 SLACK = datetime.timedelta(minutes=1)
 
 
-def in_role(username: str, role: str):
-    user = UserFactory(username=username)
-    user.groups.add(Group.objects.get(name=role))
-    return user
-
-
-@pytest.fixture
-def alice(db):
-    return in_role("alice", "Members")
-
-
-@pytest.fixture
-def bob(db):
-    return in_role("bob", "Members")
-
-
-@pytest.fixture
-def carol(db):
-    return in_role("carol", "Members")
-
-
-@pytest.fixture
-def librarian(db):
-    return in_role("librarian", "Librarians")
-
-
-def book_with_copies(n: int, **fields):
-    book = PublishedBookFactory(**fields)
-    for i in range(n):
-        Copy.objects.create(book=book, barcode=f"T{book.pk:05d}-{i + 1:02d}")
-    return book
-
-
 def carol_for(book):
     """Another member who takes a copy of ``book`` (so no copy stays free)."""
-    return in_role(f"walker{book.pk}", "Members")
+    return in_role("Members", username=f"walker{book.pk}")
 
 
 def status_of(copy: Copy) -> str:
     copy.refresh_from_db()
     return copy.status
-
-
-def fresh(obj):
-    obj.refresh_from_db()
-    return obj
 
 
 def events(book, action: str) -> list[BookEvent]:
@@ -321,7 +285,7 @@ def test_a_walk_in_cannot_take_a_copy_waiting_for_someone_else(alice, bob, carol
     assert status_of(loan.copy) == CopyStatus.ON_HOLD_SHELF
     assert not Loan.objects.filter(borrower=carol).exists()
     # Nor can the desk hand it to them.
-    librarian = in_role("desk", "Librarians")
+    librarian = in_role("Librarians", username="desk")
     with pytest.raises(CirculationRefused):
         borrow(book=book, member=carol, actor=librarian)
     assert borrow(book=book, member=bob).copy == loan.copy
@@ -656,7 +620,9 @@ def test_a_withdrawn_copy_leaves_availability(alice, librarian):
     borrow(book=book, member=carol_for(book))
     assert str(availability([book.pk])[book.pk]) == "On loan"
     with pytest.raises(CirculationRefused):
-        borrow(book=book, member=in_role("late", "Members"))  # the withdrawn copy is not lent
+        borrow(
+            book=book, member=in_role("Members", username="late")
+        )  # the withdrawn copy is not lent
 
 
 def test_withdraw_needs_can_manage_inventory(alice):
@@ -748,9 +714,7 @@ def test_the_database_refuses_two_active_holds_of_a_member_for_one_book(alice):
 
 
 def test_a_copy_kept_on_the_hold_shelf_is_said_so_not_on_loan(db):
-    from django.contrib.auth.models import Group
 
-    from apps.accounts.tests.factories import UserFactory
     from apps.bookshelf.tests.factories import PublishedBookFactory
 
     desk = UserFactory(username="shelfdesk")

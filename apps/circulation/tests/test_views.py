@@ -8,23 +8,21 @@ test_services.py; ``viewer`` (conftest) browses without the permission to borrow
 from __future__ import annotations
 
 import datetime
-import html
-import json
 from http import HTTPStatus
 from urllib.parse import quote
 
 import pytest
-from django.contrib.auth.models import Group
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 
-from apps.accounts.tests.factories import UserFactory
-from apps.bookshelf.tests.factories import BookFactory, PublishedBookFactory
+from apps.bookshelf.tests.factories import BookFactory
 from apps.circulation.models import Copy, CopyStatus, Hold, HoldStatus, Loan
 from apps.circulation.services import borrow, place_hold, return_loan
+
+from .helpers import book_with_copies, fresh, in_role, text, toasts
 
 pytestmark = pytest.mark.django_db
 
@@ -35,51 +33,8 @@ LIST_URL = reverse("bookshelf:book-list")
 PANEL = '<section id="circulation"'
 
 
-def toasts(response) -> list[dict]:
-    """The messages an htmx response carries in HX-Trigger."""
-    payload = json.loads(response.get("HX-Trigger", "{}"))
-    return payload.get("bookshelf:messages", {}).get("messages", [])
-
-
-def text(response) -> str:
-    return html.unescape(response.content.decode())
-
-
-def in_role(username: str, role: str):
-    user = UserFactory(username=username)
-    user.groups.add(Group.objects.get(name=role))
-    return user
-
-
-@pytest.fixture
-def alice(db):
-    return in_role("alice", "Members")
-
-
-@pytest.fixture
-def bob(db):
-    return in_role("bob", "Members")
-
-
-@pytest.fixture
-def librarian(db):
-    return in_role("librarian", "Librarians")
-
-
-def book_with_copies(n: int, **fields):
-    book = PublishedBookFactory(**fields)
-    for i in range(n):
-        Copy.objects.create(book=book, barcode=f"T{book.pk:05d}-{i + 1:02d}")
-    return book
-
-
 def someone_else(tag: str):
-    return in_role(f"other-{tag}", "Members")
-
-
-def fresh(obj):
-    obj.refresh_from_db()
-    return obj
+    return in_role("Members", username=f"other-{tag}")
 
 
 def borrow_url(book) -> str:
