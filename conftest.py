@@ -8,6 +8,7 @@ import pytest
 from django.contrib.auth.models import AnonymousUser, Group, Permission
 
 from apps.accounts.tests.factories import SuperuserFactory, UserFactory
+from apps.core.policy import PERMISSIONS_CACHE
 
 # The book personas hold their role, as the demo users do. The groups are the ones every
 # test database gets after migrate (post_migrate creates the roles of
@@ -23,7 +24,7 @@ def grant(user, *permissions: str):
         user.user_permissions.add(
             Permission.objects.get(content_type__app_label=app_label, codename=codename)
         )
-    for cache in ("_perm_cache", "_user_perm_cache", "_group_perm_cache"):
+    for cache in ("_perm_cache", "_user_perm_cache", "_group_perm_cache", PERMISSIONS_CACHE):
         user.__dict__.pop(cache, None)
     return user
 

@@ -8,6 +8,7 @@ import datetime
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.db.models import Count
 from django.utils import timezone
 
 from apps.bookshelf.demo import DEMO_BOOKS, demo_isbn
@@ -31,15 +32,23 @@ def demo_circulation_create() -> int:
         Book.objects.filter(isbn__in=isbns) | Book.objects.filter(isbn=None, title__in=titles)
     )
     books.sort(key=lambda book: book.pk)
+    # How many copies each has, in one query (the books may have some from an earlier run).
+    counts = dict(
+        Copy.objects.filter(book__in=books)
+        .values_list("book_id")
+        .annotate(n=Count("id"))
+        .values_list("book_id", "n")
+    )
     added = 0
     for index, book in enumerate(books):
-        if not Copy.objects.filter(book=book).exists():
-            added += len(add_copies(book=book, count=index % 3 + 1, actor=librarian))
+        if not counts.get(book.pk):
+            counts[book.pk] = len(add_copies(book=book, count=index % 3 + 1, actor=librarian))
+            added += counts[book.pk]
     if Loan.objects.filter(borrower=member).exists() or Hold.objects.filter(member=member).exists():
         return added
     public = [book for book in books if book.is_public]
-    single = [b for b in public if Copy.objects.filter(book=b).count() == 1]
-    several = [b for b in public if Copy.objects.filter(book=b).count() > 1]
+    single = [b for b in public if counts[b.pk] == 1]
+    several = [b for b in public if counts[b.pk] > 1]
     if len(single) < 1 or len(several) < 3:
         return added
     overdue = borrow(book=several[0], member=member)

@@ -41,7 +41,9 @@ class Copy(models.Model):
     class Meta:
         verbose_name = _("copy")
         verbose_name_plural = _("copies")
-        ordering = ["book", "barcode"]
+        # By the column, not the book: ordering by the book follows Book.Meta (its title) and
+        # joins the books into every query of copies, counts included.
+        ordering = ["book_id", "barcode"]
         default_permissions = ()
         indexes = [models.Index(fields=["book", "status"], name="circulation_copy_status_idx")]
         constraints = [

@@ -79,11 +79,8 @@ class Availability:
 
 def availability(book_ids: list[int]) -> dict[int, Availability]:
     """Availability of several books in two queries, whatever their number (a list page)."""
-    # order_by(): without it the models' default ordering (Copy's is by book, i.e. by the
-    # book's title) joined the books table into the count: 15 ms instead of 0.2 at 100,000.
     copies = (
-        Copy.objects.order_by()
-        .filter(book_id__in=book_ids)
+        Copy.objects.filter(book_id__in=book_ids)
         .exclude(status=CopyStatus.WITHDRAWN)
         .values("book_id")
         .annotate(
@@ -93,8 +90,7 @@ def availability(book_ids: list[int]) -> dict[int, Availability]:
         )
     )
     waiting = (
-        Hold.objects.order_by()
-        .filter(book_id__in=book_ids, status=HoldStatus.WAITING)
+        Hold.objects.filter(book_id__in=book_ids, status=HoldStatus.WAITING)
         .values("book_id")
         .annotate(n=Count("id"))
     )

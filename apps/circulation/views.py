@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
@@ -32,7 +33,12 @@ from apps.core.policy import PolicyDenied
 from .forms import AddCopiesForm, DeskScanForm
 from .models import Copy, Hold, HoldStatus, Loan
 from .panel import circulation_panel
-from .policy import sees_loan, why_cannot_manage_inventory, why_cannot_use_loans
+from .policy import (
+    sees_loan,
+    why_cannot_cancel_hold,
+    why_cannot_manage_inventory,
+    why_cannot_use_loans,
+)
 from .services import (
     MAX_COPIES_AT_ONCE,
     CirculationRefused,
@@ -99,9 +105,13 @@ class MemberActionView(PolicyRequiredMixin, View):
 
 
 class BookMemberActionView(MemberActionView):
-    def book(self) -> Book:
+    @cached_property
+    def public_book(self) -> Book:
         # Only books in the catalogue circulate; others are not found here.
         return get_object_or_404(Book.objects.public(), pk=self.kwargs["pk"])
+
+    def book(self) -> Book:
+        return self.public_book
 
 
 class BorrowView(BookMemberActionView):
@@ -127,25 +137,26 @@ class PlaceHoldView(BookMemberActionView):
 class LoanActionView(MemberActionView):
     """A loan of one's own, or any loan at the desk; anyone else's is a 404 (not told)."""
 
+    @cached_property
     def loan(self) -> Loan:
         loan = get_object_or_404(Loan.objects.select_related("book", "copy"), pk=self.kwargs["pk"])
         if not sees_loan(self.request.user, loan):
-            raise_not_found()
+            raise Http404
         return loan
 
     def book(self) -> Book:
-        return self.loan().book
+        return self.loan.book
 
 
 class ReturnView(LoanActionView):
     def act(self) -> tuple[Book, str]:
-        loan = return_loan(loan=self.loan(), actor=self.request.user)
+        loan = return_loan(loan=self.loan, actor=self.request.user)
         return loan.book, _("“%(title)s” returned. Thank you!") % {"title": loan.book.title}
 
 
 class RenewView(LoanActionView):
     def act(self) -> tuple[Book, str]:
-        loan = renew(loan=self.loan(), actor=self.request.user)
+        loan = renew(loan=self.loan, actor=self.request.user)
         self.focus_loan = loan.pk
         return loan.book, _("Renewed: “%(title)s” is now due on %(due)s.") % {
             "title": loan.book.title,
@@ -156,26 +167,19 @@ class RenewView(LoanActionView):
 class CancelHoldView(MemberActionView):
     focus_heading = "holds"
 
+    @cached_property
     def hold(self) -> Hold:
         hold = get_object_or_404(Hold.objects.select_related("book"), pk=self.kwargs["pk"])
-        if hold.member_id != self.request.user.pk and why_cannot_manage_inventory(
-            self.request.user
-        ):
-            raise_not_found()
+        if why_cannot_cancel_hold(self.request.user, hold):  # someone else's: not told
+            raise Http404
         return hold
 
     def book(self) -> Book:
-        return self.hold().book
+        return self.hold.book
 
     def act(self) -> tuple[Book, str]:
-        hold = cancel_hold(hold=self.hold(), actor=self.request.user)
+        hold = cancel_hold(hold=self.hold, actor=self.request.user)
         return hold.book, _("Hold on “%(title)s” cancelled.") % {"title": hold.book.title}
-
-
-def raise_not_found() -> None:
-    from django.http import Http404
-
-    raise Http404
 
 
 @dataclass(frozen=True)

@@ -39,8 +39,13 @@ def holds(user: Any, permission: str) -> bool:
         return False
     # Asked hundreds of times a page (each row's actions); the set is built once per user
     # object, which lives one request (Django's backend caches the parts on it the same way).
-    permissions = getattr(user, "_bookshelf_all_permissions", None)
+    permissions = getattr(user, PERMISSIONS_CACHE, None)
     if permissions is None:
         permissions = user.get_all_permissions()
-        user._bookshelf_all_permissions = permissions
+        setattr(user, PERMISSIONS_CACHE, permissions)
     return permission in permissions
+
+
+# Where ``holds`` keeps a user's permissions, beside Django's own caches (``_perm_cache``…):
+# whoever drops those after changing a user's permissions drops this one too.
+PERMISSIONS_CACHE = "_bookshelf_all_permissions"

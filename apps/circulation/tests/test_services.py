@@ -677,6 +677,18 @@ def test_availability_takes_the_same_number_of_queries_for_1_or_30_books(
     assert {str(a) for a in result.values()} == {"2 of 2 available"}
 
 
+def test_availability_counts_copies_and_holds_without_joining_the_books():
+    """A list page asks this for 25 books: joined to the books (as ordering copies by their
+    book did) it read the whole books table, 15 ms at 100,000 books instead of 0.2."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    books = make_books_with_copies(3)
+    with CaptureQueriesContext(connection) as queries:
+        availability(books)
+    assert all("JOIN" not in query["sql"] for query in queries.captured_queries)
+
+
 # --- Database constraints --------------------------------------------------------------------
 
 
