@@ -20,29 +20,32 @@ cannot happen there. The test makes its own database on the server DATABASE_URL 
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import threading
-import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from html import escape
-from http.client import HTTPConnection
 from pathlib import Path
 from typing import TypeVar
-from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import psycopg
 import pytest
-from psycopg import sql
 
+from .servers import (
+    ON_POSTGRES,
+    TIMEOUT,
+    Browser,
+    Reply,
+    csrf_token,
+    manage,
+    production_env,
+    scratch_database,
+    start_gunicorn,
+    stop,
+)
 from .test_https import free_port
 
 T = TypeVar("T")
-BASE_DIR = Path(__file__).resolve().parent.parent
-DATABASE_URL = os.environ.get("DATABASE_URL", "")
-ON_POSTGRES = urlsplit(DATABASE_URL).scheme in {"postgres", "postgresql", "pgsql"}
 
 # One gunicorn and one database (module fixture) for the storm: keep it in one xdist worker.
 pytestmark = [
@@ -58,10 +61,7 @@ COPIES = 5
 TITLE = "Storm Book"
 PASSWORD = "storm-password-for-e2e"
 WORKERS = 4
-TIMEOUT = 60  # seconds, for every request: a stuck worker fails the test instead of hanging it
-# Production cookie names (project/settings/prod.py).
-SESSION_COOKIE = "__Host-sessionid"
-CSRF_COOKIE = "__Host-csrftoken"
+SESSION_COOKIE = "__Host-sessionid"  # production's name (project/settings/prod.py)
 BORROWED = escape(f"You borrowed “{TITLE}”.")
 REFUSED = escape(f"No copy of “{TITLE}” is free right now. Place a hold to be next.")
 
@@ -116,55 +116,15 @@ class Site:
     log: Path  # gunicorn's stdout and stderr: Django logs a 500's traceback there
 
     @property
-    def origin(self) -> str:
-        return f"https://127.0.0.1:{self.port}"
-
-    @property
     def book_path(self) -> str:
         return f"/books/{self.book_id}/"
-
-
-def manage(*args: str, env: dict[str, str]) -> str:
-    result = subprocess.run(
-        [sys.executable, str(BASE_DIR / "manage.py"), *args],
-        env=env,
-        cwd=BASE_DIR,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    if result.returncode:
-        pytest.fail(f"manage.py {args[0]} failed:\n{result.stdout}\n{result.stderr}")
-    return result.stdout
 
 
 @pytest.fixture(scope="module")
 def storm_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     work = tmp_path_factory.mktemp("storm")
-    name = f"bookshelf_storm_{os.getpid()}"
-    database_url = urlunsplit(urlsplit(DATABASE_URL)._replace(path=f"/{name}"))
-    # The maintenance database, not DATABASE_URL's own: that one need not exist yet.
-    with psycopg.connect(DATABASE_URL, dbname="postgres", autocommit=True) as server:
-        server.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-        )
-        server.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    gunicorn: subprocess.Popen[bytes] | None = None
-    try:
-        env = {
-            k: v
-            for k, v in os.environ.items()
-            if not k.startswith("DJANGO_") and k != "DATABASE_URL"
-        }
-        env.update(
-            DJANGO_SETTINGS_MODULE="project.settings.prod",
-            DJANGO_SECRET_KEY="storm-test-" + "x" * 60,
-            DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost",
-            # Believe X-Forwarded-Proto: the client plays the TLS proxy, no nginx needed.
-            DJANGO_BEHIND_TLS_PROXY="true",
-            DJANGO_STATIC_ROOT=str(work / "static"),
-            DATABASE_URL=database_url,
-        )
+    with scratch_database(f"bookshelf_storm_{os.getpid()}") as database_url:
+        env = production_env(work, database_url)
         manage("migrate", "-v0", env=env)
         # Production's manifest storage: pages fail to render without collected files.
         manage("collectstatic", "--noinput", "-v0", env=env)
@@ -174,136 +134,22 @@ def storm_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         )
         seeded = manage("shell", "-c", constants + SEED, env=env)
         book_id = int(seeded.split("STORM_BOOK_ID=", 1)[1].split()[0])
-
-        port = free_port()
-        log = work / "gunicorn.log"
-        with log.open("wb") as log_file:
-            gunicorn = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "gunicorn",
-                    "project.wsgi:application",
-                    "--no-control-socket",
-                    f"--bind=127.0.0.1:{port}",
-                    f"--workers={WORKERS}",
-                ],
-                env=env,
-                cwd=BASE_DIR,
-                stdout=log_file,
-                stderr=subprocess.STDOUT,
-            )
-        site = Site(port, book_id, database_url, log)
-        deadline = time.monotonic() + 60
-        while True:
-            if gunicorn.poll() is not None:
-                pytest.fail("gunicorn exited:\n" + log.read_text())
-            try:
-                if get_status(port, "/healthz") == 200:
-                    break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail("gunicorn did not answer within 60 s:\n" + log.read_text())
-            time.sleep(0.3)
-        yield site
-    finally:
-        if gunicorn is not None:
-            gunicorn.terminate()
-            try:
-                gunicorn.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                gunicorn.kill()
-                gunicorn.wait(timeout=10)
-        with psycopg.connect(DATABASE_URL, dbname="postgres", autocommit=True) as server:
-            server.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
-
-
-def get_status(port: int, path: str) -> int:
-    connection = HTTPConnection("127.0.0.1", port, timeout=5)
-    try:
-        connection.request("GET", path)
-        response = connection.getresponse()
-        response.read()
-        return response.status
-    finally:
-        connection.close()
-
-
-@dataclass
-class Reply:
-    status: int
-    location: str
-    text: str
-
-    @property
-    def target(self) -> str:
-        """Where a redirect points, as a path (Django may answer with a full URL)."""
-        parts = urlsplit(self.location)
-        return parts.path + (f"?{parts.query}" if parts.query else "")
-
-
-@dataclass
-class Member:
-    """One member's browser, reduced to a cookie jar: plain HTTP to gunicorn, saying (as
-    our TLS proxy would) that the request came over HTTPS."""
-
-    site: Site
-    username: str
-    cookies: dict[str, str] = field(default_factory=dict)
-    requests: list[tuple[str, str, int]] = field(default_factory=list)
-
-    def request(
-        self, method: str, path: str, form: dict[str, str] | None = None, *, page: str = ""
-    ) -> Reply:
-        headers = {"X-Forwarded-Proto": "https"}
-        if self.cookies:
-            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
-        body = None
-        if form is not None:
-            # What a browser sends with a form post: CSRF checks Origin (and Referer) too.
-            body = urlencode(form)
-            headers["Content-Type"] = "application/x-www-form-urlencoded"
-            headers["Origin"] = self.site.origin
-            headers["Referer"] = self.site.origin + (page or path)
-        connection = HTTPConnection("127.0.0.1", self.site.port, timeout=TIMEOUT)
+        port, log = free_port(), work / "gunicorn.log"
+        gunicorn = start_gunicorn(env, port, log, WORKERS)
         try:
-            connection.request(method, path, body=body, headers=headers)
-            response = connection.getresponse()
-            text = response.read().decode()
+            yield Site(port, book_id, database_url, log)
         finally:
-            connection.close()
-        for raw in response.headers.get_all("Set-Cookie") or []:
-            name, _, rest = raw.partition("=")
-            value, _, attributes = rest.partition(";")
-            if "max-age=0" in attributes.lower():
-                self.cookies.pop(name, None)
-            else:
-                self.cookies[name] = value
-        self.requests.append((method, path, response.status))
-        return Reply(response.status, response.headers.get("Location", ""), text)
+            stop(gunicorn)
 
-    def log_in(self) -> None:
-        form = self.request("GET", "/accounts/login/")
-        assert form.status == 200, f"{self.username}: login page {form.status}"
-        assert CSRF_COOKIE in self.cookies
-        reply = self.request(
-            "POST",
-            "/accounts/login/",
-            {
-                "csrfmiddlewaretoken": csrf_token(form.text),
-                "username": self.username,
-                "password": PASSWORD,
-            },
-        )
-        assert reply.status == 302, f"{self.username}: login answered {reply.status}"
+
+@dataclass
+class Member(Browser):
+    username: str = ""
+
+    def log_in_to(self, site: Site) -> None:
+        status = self.log_in(site.port, self.username, PASSWORD)
+        assert status == 302, f"{self.username}: login answered {status}"
         assert SESSION_COOKIE in self.cookies, f"{self.username}: no session cookie"
-
-
-def csrf_token(page: str) -> str:
-    return page.split('name="csrfmiddlewaretoken" value="', 1)[1].split('"', 1)[0]
 
 
 def open_loans_section(page: str) -> str:
@@ -318,13 +164,13 @@ class Outcome:
     landing: Reply  # the page the borrow's redirect leads to: where the message shows
 
 
-def borrow_in_the_storm(member: Member, start: threading.Barrier) -> Outcome:
+def borrow_in_the_storm(member: Member, site: Site, start: threading.Barrier) -> Outcome:
     """Sign in and open the book's page (a fresh CSRF token: login rotates it), wait for
     everyone else, then press Borrow: a plain form post, as without JavaScript."""
-    book_path = member.site.book_path
+    book_path = site.book_path
     try:
-        member.log_in()
-        page = member.request("GET", book_path)
+        member.log_in_to(site)
+        page = member.request(site.port, "GET", book_path)
         assert page.status == 200, f"{member.username}: book page {page.status}"
         token = csrf_token(page.text)
     except BaseException:
@@ -332,12 +178,13 @@ def borrow_in_the_storm(member: Member, start: threading.Barrier) -> Outcome:
         raise
     start.wait()
     borrow = member.request(
+        site.port,
         "POST",
         f"{book_path}borrow/",
         {"csrfmiddlewaretoken": token, "next": book_path},
         page=book_path,
     )
-    landing = member.request("GET", borrow.target) if borrow.status == 302 else borrow
+    landing = member.request(site.port, "GET", borrow.location) if borrow.status == 302 else borrow
     return Outcome(borrow, landing)
 
 
@@ -363,10 +210,14 @@ def test_forty_members_borrow_five_copies_at_once(storm_site: Site) -> None:
 
 
 def check_the_storm(site: Site) -> None:
-    members = [Member(site, username) for username in MEMBERS]
+    members = [Member(username=username) for username in MEMBERS]
     start = threading.Barrier(len(members), timeout=TIMEOUT)
     outcomes = dict(
-        zip(MEMBERS, all_at_once(members, lambda m: borrow_in_the_storm(m, start)), strict=True)
+        zip(
+            MEMBERS,
+            all_at_once(members, lambda m: borrow_in_the_storm(m, site, start)),
+            strict=True,
+        )
     )
 
     # What the database says: the truth the pages are checked against.
@@ -388,7 +239,11 @@ def check_the_storm(site: Site) -> None:
 
     # Every member looks at /loans/ once the storm is over (in parallel: it is quicker).
     loans_pages = dict(
-        zip(MEMBERS, all_at_once(members, lambda m: m.request("GET", "/loans/")), strict=True)
+        zip(
+            MEMBERS,
+            all_at_once(members, lambda m: m.request(site.port, "GET", "/loans/")),
+            strict=True,
+        )
     )
 
     server_errors = [

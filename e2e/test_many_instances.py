@@ -17,23 +17,28 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from http.client import HTTPConnection
 from pathlib import Path
-from urllib.parse import urlencode, urlsplit, urlunsplit
+from urllib.parse import urlencode
 
-import psycopg
 import pytest
 import trustme
-from psycopg import sql
 
+from .servers import (
+    BASE_DIR,
+    ON_POSTGRES,
+    Browser,
+    csrf_token,
+    manage,
+    production_env,
+    scratch_database,
+    start_gunicorn,
+    stop,
+)
 from .test_https import Server, free_port
 
-BASE_DIR = Path(__file__).resolve().parent.parent
-DATABASE_URL = os.environ.get("DATABASE_URL", "")
-ON_POSTGRES = urlsplit(DATABASE_URL).scheme in {"postgres", "postgresql", "pgsql"}
 REDIS_URL = "redis://127.0.0.1:6379/14"
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 PASSWORD = "bookshelf-demo"
@@ -77,253 +82,124 @@ class Site:
     env: dict[str, str]
 
 
-def manage(*args: str, env: dict[str, str]) -> str:
-    result = subprocess.run(
-        [sys.executable, str(BASE_DIR / "manage.py"), *args],
-        env=env,
-        cwd=BASE_DIR,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    if result.returncode:
-        pytest.fail(f"manage.py {args[0]} failed:\n{result.stdout}\n{result.stderr}")
-    return result.stdout
-
-
-def wait_for(port: int, process: subprocess.Popen, log: Path) -> None:
-    deadline = time.monotonic() + 60
-    while True:
-        if process.poll() is not None:
-            pytest.fail(f"gunicorn exited:\n{log.read_text()}")
-        try:
-            connection = HTTPConnection("127.0.0.1", port, timeout=5)
-            connection.request("GET", "/healthz")
-            if connection.getresponse().status == 200:
-                return
-        except OSError:
-            pass
-        if time.monotonic() > deadline:
-            pytest.fail(f"gunicorn did not answer within 60 s:\n{log.read_text()}")
-        time.sleep(0.3)
-
-
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory):
     import redis
 
     redis.Redis.from_url(REDIS_URL).flushdb()
     work = tmp_path_factory.mktemp("instances")
-    name = f"bookshelf_instances_{os.getpid()}"
-    database_url = urlunsplit(urlsplit(DATABASE_URL)._replace(path=f"/{name}"))
-    with psycopg.connect(DATABASE_URL, dbname="postgres", autocommit=True) as server:
-        server.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-        )
-        server.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     processes: list[subprocess.Popen] = []
-    try:
-        env = {
-            k: v
-            for k, v in os.environ.items()
-            if not k.startswith("DJANGO_") and k not in {"DATABASE_URL", "REDIS_URL"}
-        }
-        env.update(
-            DJANGO_SETTINGS_MODULE="project.settings.prod",
-            DJANGO_SECRET_KEY="instances-test-" + "x" * 60,  # the same on both: signing
-            DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost",
-            DJANGO_BEHIND_TLS_PROXY="true",
-            DJANGO_STATIC_ROOT=str(work / "static"),
-            DATABASE_URL=database_url,
-            REDIS_URL=REDIS_URL,
-            DEMO_PASSWORD=PASSWORD,
-        )
-        manage("migrate", "-v0", env=env)
-        manage("collectstatic", "--noinput", "-v0", env=env)
-        manage("seed_demo", "--force", env=env)
-
-        instances = []
-        for label in ("one", "other"):
-            port, log = free_port(), work / f"{label}.log"
-            with log.open("wb") as out:
-                processes.append(
-                    subprocess.Popen(
-                        [
-                            sys.executable,
-                            "-m",
-                            "gunicorn",
-                            "project.wsgi:application",
-                            "--no-control-socket",
-                            f"--bind=127.0.0.1:{port}",
-                            "--workers=1",
-                        ],
-                        env=env,
-                        cwd=BASE_DIR,
-                        stdout=out,
-                        stderr=subprocess.STDOUT,
-                    )
-                )
-            wait_for(port, processes[-1], log)
-            instances.append(Instance(port, log))
-
-        # nginx with the deployment's template, its upstream the two instances.
-        if not Path(NGINX).exists():
-            pytest.fail("nginx is not installed: `apt-get install nginx` (make test installs it)")
-        ca = trustme.CA()
-        cert = ca.issue_cert("127.0.0.1", "localhost")
-        cert.private_key_pem.write_to_path(str(work / "key.pem"))
-        cert.cert_chain_pems[0].write_to_path(str(work / "cert.pem"))
-        ca.cert_pem.write_to_path(str(work / "ca.pem"))
-        http_port, https_port = free_port(), free_port()
-        config = (BASE_DIR / "docs" / "nginx.conf.template").read_text()
-        for placeholder, value in {
-            "SERVER_NAME": "127.0.0.1 localhost",
-            "HTTP_PORT": f"127.0.0.1:{http_port}",
-            "HTTPS_PORT": f"127.0.0.1:{https_port}",
-            "HTTPS_PORT_SUFFIX": f":{https_port}",
-            "CERTIFICATE": str(work / "cert.pem"),
-            "CERTIFICATE_KEY": str(work / "key.pem"),
-            "UPSTREAM": "bookshelf",
-        }.items():
-            config = config.replace(f"@@{placeholder}@@", value)
-        (work / "logs").mkdir()
-        nginx_log = work / "logs" / "upstream.log"
-        upstream = "".join(f" server 127.0.0.1:{i.port};\n" for i in instances)
-        (work / "nginx.conf").write_text(
-            "daemon off;\nworker_processes 1;\n"
-            f"pid {work / 'nginx.pid'};\nerror_log {work / 'logs' / 'error.log'};\n"
-            "events { worker_connections 64; }\n"
-            "http {\n log_format upstream '$request_uri $upstream_addr $status';\n"
-            f" access_log {nginx_log} upstream;\n"
-            f" client_body_temp_path {work / 'body'};\n proxy_temp_path {work / 'proxy'};\n"
-            f" fastcgi_temp_path {work / 'fcgi'};\n uwsgi_temp_path {work / 'uwsgi'};\n"
-            f" scgi_temp_path {work / 'scgi'};\n upstream bookshelf {{\n{upstream} }}\n"
-            f"{config}\n}}\n"
-        )
-        processes.append(
-            subprocess.Popen(
-                [NGINX, "-p", str(work), "-c", str(work / "nginx.conf")],
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.PIPE,
-            )
-        )
-        front = Server(https_port, http_port, work / "ca.pem")
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if front.https("GET", "/healthz").status == 200:
-                    break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail("nginx did not answer within 30 s")
-            time.sleep(0.3)
-        yield Site(instances[0], instances[1], front, nginx_log, work, env)
-    finally:
-        for process in reversed(processes):
-            process.terminate()
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-        with psycopg.connect(DATABASE_URL, dbname="postgres", autocommit=True) as server:
-            server.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
-
-
-@dataclass
-class Browser:
-    """A person's cookie jar, sending each request to the instance it is told to (plain
-    HTTP, saying what our TLS proxy would: X-Forwarded-Proto: https)."""
-
-    cookies: dict[str, str] = field(default_factory=dict)
-
-    def request(
-        self, instance: Instance, method: str, path: str, form: dict[str, str] | None = None
-    ) -> tuple[int, str, str]:
-        headers = {"X-Forwarded-Proto": "https"}
-        if self.cookies:
-            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
-        body = None
-        if form is not None:
-            body = urlencode(form)
-            origin = f"https://127.0.0.1:{instance.port}"
-            headers.update(
-                {
-                    "Content-Type": "application/x-www-form-urlencoded",
-                    "Origin": origin,
-                    "Referer": origin + path,
-                }
-            )
-        connection = HTTPConnection("127.0.0.1", instance.port, timeout=30)
+    with scratch_database(f"bookshelf_instances_{os.getpid()}") as database_url:
         try:
-            connection.request(method, path, body=body, headers=headers)
-            response = connection.getresponse()
-            text = response.read().decode()
+            # The same secret key on both: sessions and CSRF tokens are signed with it.
+            env = production_env(work, database_url, REDIS_URL=REDIS_URL, DEMO_PASSWORD=PASSWORD)
+            manage("migrate", "-v0", env=env)
+            manage("collectstatic", "--noinput", "-v0", env=env)
+            manage("seed_demo", "--force", env=env)
+            instances = []
+            for label in ("one", "other"):
+                port, log = free_port(), work / f"{label}.log"
+                processes.append(start_gunicorn(env, port, log, workers=1))
+                instances.append(Instance(port, log))
+            nginx_log, front = start_nginx(work, instances, processes)
+            yield Site(instances[0], instances[1], front, nginx_log, work, env)
         finally:
-            connection.close()
-        for raw in response.headers.get_all("Set-Cookie") or []:
-            cookie, _, rest = raw.partition("=")
-            value, _, attributes = rest.partition(";")
-            if "max-age=0" in attributes.lower():
-                self.cookies.pop(cookie, None)
-            else:
-                self.cookies[cookie] = value
-        location = urlsplit(response.headers.get("Location", ""))
-        target = location.path + (f"?{location.query}" if location.query else "")
-        return response.status, target, text
+            for process in reversed(processes):
+                stop(process)
 
-    def log_in(self, instance: Instance, username: str, password: str = PASSWORD) -> int:
-        _, _, page = self.request(instance, "GET", "/accounts/login/")
-        status, _, _ = self.request(
-            instance,
-            "POST",
-            "/accounts/login/",
-            {"csrfmiddlewaretoken": token(page), "username": username, "password": password},
+
+def start_nginx(
+    work: Path, instances: list[Instance], processes: list[subprocess.Popen]
+) -> tuple[Path, Server]:
+    """nginx with the deployment's template, its upstream the instances (round robin)."""
+    if not Path(NGINX).exists():
+        pytest.fail("nginx is not installed: `apt-get install nginx` (make test installs it)")
+    ca = trustme.CA()
+    cert = ca.issue_cert("127.0.0.1", "localhost")
+    cert.private_key_pem.write_to_path(str(work / "key.pem"))
+    cert.cert_chain_pems[0].write_to_path(str(work / "cert.pem"))
+    ca.cert_pem.write_to_path(str(work / "ca.pem"))
+    http_port, https_port = free_port(), free_port()
+    config = (BASE_DIR / "docs" / "nginx.conf.template").read_text()
+    for placeholder, value in {
+        "SERVER_NAME": "127.0.0.1 localhost",
+        "HTTP_PORT": f"127.0.0.1:{http_port}",
+        "HTTPS_PORT": f"127.0.0.1:{https_port}",
+        "HTTPS_PORT_SUFFIX": f":{https_port}",
+        "CERTIFICATE": str(work / "cert.pem"),
+        "CERTIFICATE_KEY": str(work / "key.pem"),
+        "UPSTREAM": "bookshelf",
+    }.items():
+        config = config.replace(f"@@{placeholder}@@", value)
+    (work / "logs").mkdir()
+    nginx_log = work / "logs" / "upstream.log"
+    upstream = "".join(f" server 127.0.0.1:{i.port};\n" for i in instances)
+    (work / "nginx.conf").write_text(
+        "daemon off;\nworker_processes 1;\n"
+        f"pid {work / 'nginx.pid'};\nerror_log {work / 'logs' / 'error.log'};\n"
+        "events { worker_connections 64; }\n"
+        "http {\n log_format upstream '$request_uri $upstream_addr $status';\n"
+        f" access_log {nginx_log} upstream;\n"
+        f" client_body_temp_path {work / 'body'};\n proxy_temp_path {work / 'proxy'};\n"
+        f" fastcgi_temp_path {work / 'fcgi'};\n uwsgi_temp_path {work / 'uwsgi'};\n"
+        f" scgi_temp_path {work / 'scgi'};\n upstream bookshelf {{\n{upstream} }}\n"
+        f"{config}\n}}\n"
+    )
+    processes.append(
+        subprocess.Popen(
+            [NGINX, "-p", str(work), "-c", str(work / "nginx.conf")],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
-        return status
-
-
-def token(page: str) -> str:
-    return page.split('name="csrfmiddlewaretoken" value="', 1)[1].split('"', 1)[0]
+    )
+    front = Server(https_port, http_port, work / "ca.pem")
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if front.https("GET", "/healthz").status == 200:
+                return nginx_log, front
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            pytest.fail("nginx did not answer within 30 s")
+        time.sleep(0.3)
 
 
 def test_signed_in_on_one_instance_the_user_goes_on_on_the_other(site: Site) -> None:
     editor = Browser()
-    assert editor.log_in(site.one, "editor") == 302
-    status, _, page = editor.request(site.other, "GET", "/books/new/")
-    assert status == 200 and "editor" in page  # the session, from the other instance
+    assert editor.log_in(site.one.port, "editor", PASSWORD) == 302
+    form = editor.request(site.other.port, "GET", "/books/new/")
+    assert form.status == 200 and "editor" in form.text  # the session, from the other one
     # A form from one instance, posted to the other: its CSRF token holds there too.
-    status, added, _ = editor.request(
-        site.one,
+    added = editor.request(
+        site.one.port,
         "POST",
         "/books/new/",
         {
-            "csrfmiddlewaretoken": token(page),
+            "csrfmiddlewaretoken": csrf_token(form.text),
             "title": "Written on two servers",
             "author": "A. Instance",
             "publication_year": "2024",
         },
     )
-    assert status == 302, added
+    assert added.status == 302, added.location
     # The message of that redirect shows on the page the other instance serves.
-    status, _, page = editor.request(site.other, "GET", added)
-    assert status == 200
-    assert "Written on two servers" in page and "added" in page.lower()
+    page = editor.request(site.other.port, "GET", added.location)
+    assert page.status == 200
+    assert "Written on two servers" in page.text and "added" in page.text.lower()
 
 
 def test_a_lockout_made_on_one_instance_holds_on_the_other(site: Site) -> None:
-    for _ in range(4):
-        assert Browser().log_in(site.one, "viewer", "wrong password") == 200  # try again
-    assert Browser().log_in(site.one, "viewer", "wrong password") == 429  # the fifth locks
-    assert Browser().log_in(site.other, "viewer") == 429  # even with the right password
+    for _ in range(4):  # wrong, and told to try again
+        assert Browser().log_in(site.one.port, "viewer", "wrong password") == 200
+    assert Browser().log_in(site.one.port, "viewer", "wrong password") == 429  # the fifth
+    assert Browser().log_in(site.other.port, "viewer", PASSWORD) == 429  # even the right one
 
 
 def test_a_role_change_is_enforced_by_the_other_instance_at_once(site: Site) -> None:
     publisher = Browser()
-    assert publisher.log_in(site.other, "publisher") == 302
-    assert publisher.request(site.other, "GET", "/books/review/")[0] == 200
+    assert publisher.log_in(site.other.port, "publisher", PASSWORD) == 302
+    assert publisher.request(site.other.port, "GET", "/books/review/").status == 200
     # An admin takes the role away (what /roles/ does, on whichever instance served it).
     manage(
         "shell",
@@ -332,8 +208,8 @@ def test_a_role_change_is_enforced_by_the_other_instance_at_once(site: Site) -> 
         "get_user_model().objects.get(username='publisher').groups.clear()",
         env=site.env,
     )
-    assert publisher.request(site.one, "GET", "/books/review/")[0] == 403
-    assert publisher.request(site.other, "GET", "/books/review/")[0] == 403
+    assert publisher.request(site.one.port, "GET", "/books/review/").status == 403
+    assert publisher.request(site.other.port, "GET", "/books/review/").status == 403
 
 
 def test_a_csp_report_flood_is_limited_across_both_instances(site: Site) -> None:
@@ -375,7 +251,7 @@ def test_through_nginx_both_instances_serve_one_session(site: Site) -> None:
     page = front.https("GET", "/accounts/login/")
     cookies = {c.split("=", 1)[0]: c.split(";", 1)[0] for c in page.headers.get_all("Set-Cookie")}
     body = urlencode(
-        {"csrfmiddlewaretoken": token(page.text), "username": "member", "password": PASSWORD}
+        {"csrfmiddlewaretoken": csrf_token(page.text), "username": "member", "password": PASSWORD}
     )
     origin = front.base
     response = front.https(

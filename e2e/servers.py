@@ -1,0 +1,181 @@
+"""The app as it is deployed, for tests that need it whole: its own PostgreSQL database,
+production settings, gunicorn, and people talking to it over HTTP with their own cookies
+(e2e/test_circulation_storm.py, e2e/test_many_instances.py)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.client import HTTPConnection
+from pathlib import Path
+from urllib.parse import urlencode, urlsplit, urlunsplit
+
+import psycopg
+import pytest
+from psycopg import sql
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+DATABASE_URL = os.environ.get("DATABASE_URL", "")
+ON_POSTGRES = urlsplit(DATABASE_URL).scheme in {"postgres", "postgresql", "pgsql"}
+TIMEOUT = 60  # seconds, for every request: a stuck worker fails the test instead of hanging it
+
+
+@contextmanager
+def scratch_database(name: str) -> Iterator[str]:
+    """A database of its own on the server DATABASE_URL names (the suite's test databases
+    are never touched), dropped afterwards whatever happened; yields its URL."""
+    identifier = sql.Identifier(name)
+
+    def run(statement: sql.Composed) -> None:
+        # The maintenance database, not DATABASE_URL's own: that one need not exist yet.
+        with psycopg.connect(DATABASE_URL, dbname="postgres", autocommit=True) as server:
+            server.execute(statement)
+
+    run(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(identifier))
+    run(sql.SQL("CREATE DATABASE {}").format(identifier))
+    try:
+        yield urlunsplit(urlsplit(DATABASE_URL)._replace(path=f"/{name}"))
+    finally:
+        run(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(identifier))
+
+
+def production_env(work: Path, database_url: str, **extra: str) -> dict[str, str]:
+    """The production settings on ``database_url``, behind a TLS proxy that the tests play
+    themselves (they send X-Forwarded-Proto: https), static files collected into ``work``."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("DJANGO_") and k not in {"DATABASE_URL", "REDIS_URL"}
+    }
+    env.update(
+        DJANGO_SETTINGS_MODULE="project.settings.prod",
+        DJANGO_SECRET_KEY="e2e-servers-" + "x" * 60,
+        DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost",
+        DJANGO_BEHIND_TLS_PROXY="true",
+        DJANGO_STATIC_ROOT=str(work / "static"),
+        DATABASE_URL=database_url,
+        **extra,
+    )
+    return env
+
+
+def manage(*args: str, env: dict[str, str]) -> str:
+    result = subprocess.run(
+        [sys.executable, str(BASE_DIR / "manage.py"), *args],
+        env=env,
+        cwd=BASE_DIR,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    if result.returncode:
+        pytest.fail(f"manage.py {args[0]} failed:\n{result.stdout}\n{result.stderr}")
+    return result.stdout
+
+
+def start_gunicorn(env: dict[str, str], port: int, log: Path, workers: int) -> subprocess.Popen:
+    """gunicorn on ``port``, its output in ``log`` (a 500's traceback lands there), once it
+    answers /healthz."""
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "project.wsgi:application",
+                "--no-control-socket",
+                f"--bind=127.0.0.1:{port}",
+                f"--workers={workers}",
+            ],
+            env=env,
+            cwd=BASE_DIR,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    deadline = time.monotonic() + 60
+    while True:
+        if process.poll() is not None:
+            pytest.fail(f"gunicorn exited:\n{log.read_text()}")
+        try:
+            if Browser().request(port, "GET", "/healthz").status == 200:
+                return process
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            stop(process)
+            pytest.fail(f"gunicorn did not answer within 60 s:\n{log.read_text()}")
+        time.sleep(0.3)
+
+
+def stop(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=10)
+
+
+@dataclass
+class Reply:
+    status: int
+    location: str  # a redirect's target, as a path
+    text: str
+
+
+@dataclass
+class Browser:
+    """One person's browser, reduced to a cookie jar: plain HTTP to whichever server port it
+    is told, saying (as our TLS proxy would) that the request came over HTTPS. Every
+    request's status is kept in ``requests``."""
+
+    cookies: dict[str, str] = field(default_factory=dict)
+    requests: list[tuple[str, str, int]] = field(default_factory=list)
+
+    def request(
+        self, port: int, method: str, path: str, form: dict[str, str] | None = None, *, page=""
+    ) -> Reply:
+        headers = {"X-Forwarded-Proto": "https"}
+        if self.cookies:
+            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        body = None
+        if form is not None:
+            # What a browser sends with a form post: CSRF checks Origin (and Referer) too.
+            origin = f"https://127.0.0.1:{port}"
+            body = urlencode(form)
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+            headers["Origin"] = origin
+            headers["Referer"] = origin + (page or path)
+        connection = HTTPConnection("127.0.0.1", port, timeout=TIMEOUT)
+        try:
+            connection.request(method, path, body=body, headers=headers)
+            response = connection.getresponse()
+            text = response.read().decode()
+        finally:
+            connection.close()
+        for raw in response.headers.get_all("Set-Cookie") or []:
+            name, _, rest = raw.partition("=")
+            value, _, attributes = rest.partition(";")
+            if "max-age=0" in attributes.lower():
+                self.cookies.pop(name, None)
+            else:
+                self.cookies[name] = value
+        self.requests.append((method, path, response.status))
+        location = urlsplit(response.headers.get("Location", ""))
+        target = location.path + (f"?{location.query}" if location.query else "")
+        return Reply(response.status, target, text)
+
+    def log_in(self, port: int, username: str, password: str) -> int:
+        """The login form, filled in and posted: the status of the answer (302 signed in)."""
+        page = self.request(port, "GET", "/accounts/login/")
+        form = {"csrfmiddlewaretoken": csrf_token(page.text), "username": username}
+        return self.request(port, "POST", "/accounts/login/", {**form, "password": password}).status
+
+
+def csrf_token(page: str) -> str:
+    return page.split('name="csrfmiddlewaretoken" value="', 1)[1].split('"', 1)[0]
