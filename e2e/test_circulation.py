@@ -371,3 +371,44 @@ def test_the_desk_keeps_every_scan_of_a_fast_scanner(page: Page, live_server, de
     expect(desk.barcode).to_be_focused()
     expect(desk.barcode).to_have_value("")
     assert not Loan.objects.open().exists()
+
+
+def test_without_javascript_loans_the_desk_and_the_copies_work(
+    browser: Browser, live_server, demo_site, browser_problems
+):
+    """Every circulation action is a plain form post that comes back to its page."""
+    base = live_server.url
+    member = demo_site["member"]
+    current = next(
+        loan for loan in Loan.objects.open().filter(borrower=member) if not loan.is_overdue
+    )
+
+    # The member renews on /loans/.
+    page = watch(browser.new_context(java_script_enabled=False), browser_problems).new_page()
+    page.goto(f"{base}/accounts/login/")
+    fill_login_form(page, "member", PASSWORD)
+    loans = LoansPage(page, base).open()
+    loans.renew(current.book.title)
+    expect(page).to_have_url(f"{base}/loans/")
+    expect(page.get_by_text(f"Renewed: “{current.book.title}” is now due on")).to_be_visible()
+    expect(loans.loan(current.book.title)).to_contain_text("renewed once")
+
+    # The librarian checks the member's copy in at the desk: a message after the redirect.
+    desk_page = watch(browser.new_context(java_script_enabled=False), browser_problems).new_page()
+    desk_page.goto(f"{base}/accounts/login/")
+    fill_login_form(desk_page, "librarian", PASSWORD)
+    desk = Desk(desk_page, base).open()
+    desk.barcode.fill(current.copy.barcode)
+    desk.barcode.press("Enter")
+    expect(desk_page).to_have_url(f"{base}/circulation/")
+    expect(desk_page.get_by_text(f"Returned: “{current.book.title}”")).to_be_visible()
+    assert Loan.objects.get(pk=current.pk).returned_at is not None
+
+    # …and withdraws that copy: the confirmation opens without JavaScript too (<details>).
+    desk_page.goto(f"{base}/inventory/{current.book.pk}/")
+    row = desk_page.locator(f"#copy-{current.copy.pk}")
+    row.locator("summary").click()
+    row.get_by_role("button", name=f"Withdraw {current.copy.barcode}").click()
+    expect(desk_page.get_by_text(f"Copy {current.copy.barcode} withdrawn.")).to_be_visible()
+    expect(row).to_contain_text("Withdrawn")
+    assert Copy.objects.get(pk=current.copy.pk).status == CopyStatus.WITHDRAWN
