@@ -7,9 +7,11 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from apps.core.counting import ChangeTrackingQuerySet
+from apps.core.links import url_with_id
 
 from .isbn import compact, is_valid_isbn10, normalize_isbn, validate_isbn13
 
@@ -37,7 +39,7 @@ class BookStatus(models.TextChoices):
     FEATURED = "featured", _("Featured")
 
 
-class BookQuerySet(models.QuerySet):
+class BookQuerySet(ChangeTrackingQuerySet):
     def public(self) -> BookQuerySet:
         """What anyone may read: published and not archived."""
         return self.filter(is_published=True, is_archived=False)
@@ -232,7 +234,7 @@ class Book(models.Model):
         return f"{self.title} by {self.author}"
 
     def get_absolute_url(self) -> str:
-        return reverse("bookshelf:book-detail", args=[self.pk])
+        return url_with_id("bookshelf:book-detail", self.pk)  # a list asks it for each row
 
     @property
     def is_public(self) -> bool:

@@ -19,7 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from rules.permissions import add_perm
 from rules.predicates import Predicate, predicate
 
-from apps.core.policy import holds
+from apps.core.policy import allows, holds, unwrapped
 from apps.core.templatetags.time_tags import ago
 
 if TYPE_CHECKING:
@@ -320,17 +320,21 @@ class BookControls:
 
 
 def book_controls(user: Any, book: Book) -> BookControls:
+    # Asked for every row of the list: the user without its lazy proxy, each rule once,
+    # and the book's state (cheap) before the rule (a refusal is a sentence to translate).
+    user = unwrapped(user)
     may_approve = holds(user, CHANGE) and holds(user, PUBLISH) and book.is_in_review
+    edit_refusal = why_cannot_edit(user, book)
     return BookControls(
-        edit=not why_cannot_edit(user, book),
-        delete=not why_cannot_delete(user, book),
+        edit=allows(edit_refusal),
+        delete=allows(why_cannot_delete(user, book)),
         actions=[
             name
             for name, rule in ACTION_RULES.items()
-            if not why_cannot_act(user, name, book) and rule.applies_to(book)
+            if rule.applies_to(book) and allows(why_cannot_act(user, name, book))
         ],
         approve_refusal=why_cannot_act(user, "approve", book) if may_approve else "",
-        edit_refusal=why_cannot_edit(user, book) if holds(user, CHANGE) else "",
+        edit_refusal=edit_refusal if holds(user, CHANGE) else "",
     )
 
 

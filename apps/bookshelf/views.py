@@ -23,7 +23,7 @@ from apps.core.htmx import is_htmx
 from apps.core.ids import parse_id
 from apps.core.mixins import HtmxPartialMixin, LenientPaginationMixin, PolicyRequiredMixin
 from apps.core.net import safe_next_url
-from apps.core.pagination import NearerEndPaginator
+from apps.core.pagination import CachedCountPaginator, NearerEndPaginator
 from apps.core.policy import enforce
 from apps.core.search import search_text
 
@@ -103,13 +103,18 @@ class CatalogueAccessMixin(PolicyRequiredMixin):
         return why_cannot_view(self.request.user)
 
 
+class BookListPaginator(CachedCountPaginator, NearerEndPaginator):
+    """Far pages read from the nearer end, which needs the exact total: counted once per
+    change of the books, not on every page and keystroke."""
+
+
 @method_decorator(login_not_required, name="dispatch")
 class BookListView(CatalogueAccessMixin, HtmxPartialMixin, LenientPaginationMixin, ListView):
     template_name = LIST_TEMPLATE
     partial_name = "book-table"
     context_object_name = "books"
     paginate_by = 25
-    paginator_class = NearerEndPaginator  # every sort ends with the id: a total order
+    paginator_class = BookListPaginator  # every sort ends with the id: a total order
 
     def get_queryset(self) -> QuerySet[Book]:
         self.query = BookListQuery.from_querydict(self.request.GET)

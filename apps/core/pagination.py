@@ -6,6 +6,9 @@ from typing import Any
 
 from django.core.paginator import Page, Paginator
 from django.db.models import QuerySet
+from django.utils.functional import cached_property
+
+from .counting import cached_count
 
 
 class NearerEndPaginator(Paginator):
@@ -29,3 +32,14 @@ class NearerEndPaginator(Paginator):
         far = list(rows.reverse()[self.count - top : self.count - bottom])
         far.reverse()
         return Page(far, number, self)
+
+
+class CachedCountPaginator(Paginator):
+    """The total is ``counting.cached_count``: exact, and counted once per change of the
+    table rather than on every page (the model must be tracked: ``track_changes``)."""
+
+    @cached_property
+    def count(self) -> int:
+        if isinstance(self.object_list, QuerySet):
+            return cached_count(self.object_list)
+        return len(self.object_list)

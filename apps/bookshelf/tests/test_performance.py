@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from apps.bookshelf.models import Book
@@ -92,3 +93,31 @@ def test_search_is_served_by_the_trigram_indexes_on_postgresql():
     plan = Book.objects.search("ada lovelace").explain()
     assert "bookshelf_book_title_trgm" in plan
     assert "bookshelf_book_author_trgm" in plan
+
+
+def count_queries(captured) -> int:
+    return sum('SELECT COUNT(*) AS "__count" FROM "bookshelf_book"' in q["sql"] for q in captured)
+
+
+@pytest.mark.django_db(transaction=True)  # as requests run: outside a transaction
+def test_the_total_is_counted_once_until_a_book_changes(client, editor):
+    """ "Showing 1–25 of N" is exact, without a COUNT(*) on every page and keystroke: the
+    count is kept until the books change (apps.core.counting), through any path."""
+    make_books(30)
+    client.force_login(editor)
+    with CaptureQueriesContext(connection) as first:
+        assert "of 30" in client.get(LIST_URL).text
+    with CaptureQueriesContext(connection) as again:
+        page_2 = client.get(LIST_URL, {"page": "2"}).text
+    assert "of 30" in page_2
+    assert (count_queries(first.captured_queries), count_queries(again.captured_queries)) == (1, 0)
+
+    # A book added through the app's form: the next page view counts afresh.
+    response = client.post(
+        reverse("bookshelf:book-create"),
+        {"title": "Fresh", "author": "New Author", "publication_year": "2020"},
+    )
+    assert response.status_code == 302
+    assert "of 31" in client.get(LIST_URL).text
+    Book.objects.filter(title="Fresh").delete()
+    assert "of 30" in client.get(LIST_URL).text
