@@ -1,4 +1,5 @@
-"""Pages deep in a long list, read from the nearer end."""
+"""Pages of long lists: deep pages cheap (ids first, from the nearer end), totals counted once
+per change of the table."""
 
 from __future__ import annotations
 
