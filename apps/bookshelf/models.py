@@ -166,6 +166,9 @@ class Book(models.Model):
         verbose_name = _("book")
         verbose_name_plural = _("books")
         ordering = ["title", "id"]
+        # Django updates books through the base manager when a related row goes (a deleted
+        # user's SET_NULL): "objects" notes those writes too (apps.core.counting).
+        base_manager_name = "objects"
         permissions = [
             ("can_publish_book", "Can publish and unpublish books"),
             ("can_archive_book", "Can archive and restore books"),

@@ -10,8 +10,11 @@ to the table moves on: the next request after a change counts afresh.
 
 Writes are noted where they happen, for every path through the ORM: ``save()`` and
 ``delete()`` by signals (``track_changes``), ``QuerySet.update()`` and ``bulk_create()``
-by ``ChangeTrackingQuerySet``. A write the ORM does not see (raw SQL, a restore) is
-covered by the entries' lifetime, ``COUNT_SECONDS``.
+by ``ChangeTrackingQuerySet`` (which must also be the model's base manager's queryset, as
+Django updates rows through that one when a related row is deleted: ``SET_NULL``). A
+write the ORM does not see (raw SQL, a data migration's historical models, a restore) is
+covered by the entries' lifetime, ``COUNT_SECONDS``: until then a total may be off, and
+the far pages of ``NearerEndPaginator`` shifted by as much.
 """
 
 from __future__ import annotations
@@ -21,8 +24,8 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from django.core.cache import cache
-from django.core.exceptions import ImproperlyConfigured
+from django.core.cache import caches
+from django.core.exceptions import EmptyResultSet, ImproperlyConfigured
 from django.db import DEFAULT_DB_ALIAS, IntegrityError, connections, models, transaction
 from django.db.models import F
 from django.db.models.signals import post_delete, post_save
@@ -32,21 +35,27 @@ from .models import ChangeCounter
 COUNT_SECONDS = 300
 _TRACKED: set[str] = set()
 
+# A cache of their own (settings.CACHES["counts"]): every search typed is an entry, and they
+# must not push out what else is cached (the CSP report limit counts in "default").
+counts = caches["counts"]
+
 
 def note_change(model: type[models.Model], using: str = DEFAULT_DB_ALIAS) -> None:
     """The rows of ``model`` changed: its counts go stale when the change is committed
     (at once outside a transaction). After the commit, not before: a count made between
     the bump and the commit would still see the old rows and be kept as the new ones."""
-    bump = _Bump(model._meta.label_lower, using)
+    bump = CounterBump(model._meta.label_lower, using)
     # Once per table and transaction, however many rows it writes. (A callback queued in a
     # savepoint that rolls back is dropped from this list, so a later write queues again.)
     # Each entry is (savepoint ids, callback, robust).
     if bump not in (entry[1] for entry in connections[using].run_on_commit):
-        transaction.on_commit(bump, using=using)
+        # robust: the data is committed by then; a counter that failed to move is logged, and
+        # the counts it keys age out (COUNT_SECONDS), rather than the request failing.
+        transaction.on_commit(bump, using=using, robust=True)
 
 
 @dataclass(frozen=True)
-class _Bump:
+class CounterBump:
     """Moves a table's counter on: one short UPDATE of its own, after the writer's
     transaction, so no lock is held across anyone's transaction and writers of the table
     do not queue behind each other."""
@@ -92,13 +101,17 @@ def cached_count(queryset: models.QuerySet[Any]) -> int:
     current = generation(model, using)
     if current is None:  # a fresh table nobody wrote to through the ORM yet
         return queryset.count()
-    sql, params = queryset.query.sql_with_params()
+    unordered = queryset.order_by()  # the sorts of one list share its count
+    try:
+        sql, params = unordered.query.sql_with_params()
+    except EmptyResultSet:  # a condition that matches nothing (pk__in=[]): no query needed
+        return 0
     digest = hashlib.sha256(repr((using, sql, params)).encode()).hexdigest()
-    key = f"count:{model._meta.label_lower}:{current}:{digest}"
-    count = cache.get(key)
+    key = f"{model._meta.label_lower}:{current}:{digest}"
+    count = counts.get(key)
     if count is None:
-        count = queryset.count()
-        cache.set(key, count, COUNT_SECONDS)
+        count = unordered.count()
+        counts.set(key, count, COUNT_SECONDS)
     return int(count)
 
 
@@ -121,8 +134,11 @@ class ChangeTrackingQuerySet(models.QuerySet):
 def track_changes(model: type[models.Model]) -> None:
     """Note every ``save()`` and ``delete()`` of ``model`` (its manager's queryset must be a
     ``ChangeTrackingQuerySet`` for the rest), so that ``cached_count`` may count it."""
-    if not issubclass(model._default_manager._queryset_class, ChangeTrackingQuerySet):  # type: ignore[attr-defined]
-        raise ImproperlyConfigured(f"{model._meta.label}: its queryset must track changes")
+    for manager in (model._default_manager, model._base_manager):
+        if not issubclass(manager._queryset_class, ChangeTrackingQuerySet):  # type: ignore[attr-defined]
+            raise ImproperlyConfigured(
+                f"{model._meta.label}: its default and base managers must track changes"
+            )
     uid = f"count-changes-{model._meta.label_lower}"
     post_save.connect(_saved_or_deleted, sender=model, dispatch_uid=f"{uid}-save")
     post_delete.connect(_saved_or_deleted, sender=model, dispatch_uid=f"{uid}-delete")

@@ -38,11 +38,14 @@ class NearerEndPaginator(Paginator):
         if not (isinstance(rows, QuerySet) and rows.ordered):
             return super().page(number)
         if bottom > self.count // 2:
-            ids = rows.reverse().values("pk")[self.count - top : self.count - bottom]
+            ids = rows.reverse().values_list("pk", flat=True)[
+                self.count - top : self.count - bottom
+            ]
         else:
-            ids = rows.values("pk")[bottom:top]
+            ids = rows.values_list("pk", flat=True)[bottom:top]
         if not connections[rows.db].features.allow_sliced_subqueries_with_in:
-            ids = list(ids)  # a second query where the database cannot take it as one (MySQL)
+            # A second query where the database cannot take it as one (MySQL).
+            return Page(list(rows.filter(pk__in=list(ids))), number, self)
         return Page(list(rows.filter(pk__in=ids)), number, self)
 
 

@@ -170,13 +170,28 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # limit) is counted once across them, and sessions are read from it before the database
 # (cached_db: still written to the database, so a Redis restart signs nobody out).
 # Login lockouts (django-axes) and everything else live in the database, shared anyway.
+# "counts": the list totals (apps/core/counting.py), one entry per search typed, kept apart
+# so that they never push out what "default" holds.
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "counts": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "counts",
+        "OPTIONS": {"MAX_ENTRIES": 2000},
+    },
+}
 if REDIS_URL:
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "bookshelf",
-        }
+        },
+        "counts": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "bookshelf-counts",
+        },
     }
     SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 

@@ -471,19 +471,6 @@ def test_detail_says_which_roles_can_do_what_the_user_cannot(client, editor):
     assert "Line one<br>" in page
 
 
-def test_row_menus_post_with_the_pages_one_csrf_header_not_a_token_each(client, editor):
-    """The menus are htmx's only (closed without JavaScript: ⋯ leads to the book's page), so
-    they carry no token of their own: every htmx request sends the page's header."""
-    BookFactory.create_batch(3)
-    client.force_login(editor)
-    page = client.get(LIST_URL).text
-    rows = page[page.index('<tbody id="book-rows">') :]
-    rows = rows[: rows.index("</tbody>")]
-    assert rows.count('<form class="dropdown-menu') == 3
-    assert "csrfmiddlewaretoken" not in rows
-    assert '<body hx-headers=\'{"X-CSRFToken": "' in page
-
-
 def test_cancel_of_an_inline_edit_gets_the_plain_row(client, editor):
     book = BookFactory(title="Dune")
     client.force_login(editor)

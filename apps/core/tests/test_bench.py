@@ -185,3 +185,17 @@ def test_a_deep_page_is_found_in_the_sort_index_alone(sort, index):
         or f"Index Only Scan using {index}" in plan
     )
     assert "Sort" not in plan.replace("Sort Key", "")
+
+
+@pytest.mark.django_db
+def test_where_a_sliced_subquery_cannot_be_used_the_ids_are_read_first(monkeypatch):
+    from apps.bookshelf.tests.factories import BookFactory
+    from apps.core.pagination import NearerEndPaginator
+
+    for n in range(30):
+        BookFactory(title=f"Book {n:02d}")
+    books = Book.objects.order_by("title", "id")
+    monkeypatch.setattr(connection.features, "allow_sliced_subqueries_with_in", False)
+    paginator = NearerEndPaginator(books, 10)
+    assert [book.title for book in paginator.page(1)] == [f"Book {n:02d}" for n in range(10)]
+    assert [book.title for book in paginator.page(3)] == [f"Book {n:02d}" for n in range(20, 30)]

@@ -135,3 +135,27 @@ def test_a_write_in_a_savepoint_rolled_back_does_not_hide_a_later_one():
             pass
         BookFactory()
     assert counted(Book.objects.all()) == (2, 1)
+
+
+def test_a_deleted_user_leaving_books_without_their_creator_moves_the_counter():
+    # Django updates the books through their base manager (SET_NULL), not through signals.
+    from apps.accounts.tests.factories import UserFactory
+
+    creator = UserFactory()
+    BookFactory(created_by=creator)
+    before = generation(Book)
+    creator.delete()
+    assert generation(Book) == before + 1
+    assert Book.objects.get().created_by is None
+
+
+def test_a_query_that_can_match_nothing_counts_zero_without_asking():
+    BookFactory()
+    assert counted(Book.objects.filter(pk__in=[])) == (0, 0)
+    assert counted(Book.objects.none()) == (0, 0)
+
+
+def test_the_sorts_of_one_list_share_its_count():
+    BookFactory()
+    assert counted(Book.objects.order_by("title")) == (1, 1)
+    assert counted(Book.objects.order_by("-updated_at", "id")) == (1, 0)
