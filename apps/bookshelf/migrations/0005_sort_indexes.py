@@ -30,7 +30,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name="book",
-            index=models.Index(fields=["title", "id"], name="bookshelf_book_title_sort"),
+            index=models.Index(fields=["title", "id", "author"], name="bookshelf_book_title_sort"),
         ),
         migrations.AddIndex(
             model_name="book",
