@@ -67,6 +67,7 @@ PAGES: dict[str, Callable[[Site], str]] = {
     "accounts:password_reset_complete": lambda site: reverse("accounts:password_reset_complete"),
     "accounts:profile": lambda site: reverse("accounts:profile"),
     "accounts:password_change": lambda site: reverse("accounts:password_change"),
+    "accounts:sessions": lambda site: reverse("accounts:sessions"),
     "accounts:confirm-password": lambda site: reverse("accounts:confirm-password") + "?next=/",
     "bookshelf:book-list": lambda site: reverse("bookshelf:book-list") + "?page=2",
     "bookshelf:book-detail": lambda site: site.book.get_absolute_url(),

@@ -6,8 +6,8 @@ from __future__ import annotations
 import time
 
 import pytest
-from django.contrib.sessions.models import Session
 from playwright.sync_api import Browser, Page, expect
+from qsessions.models import Session
 
 from apps.accounts.tests.factories import DEFAULT_PASSWORD, UserFactory
 from apps.bookshelf.models import Book

@@ -58,3 +58,13 @@ class UserAdmin(DjangoUserAdmin):
             {"fields": ("email", "first_name", "last_name", "date_of_birth", "profile_photo")},
         ),
     )
+
+
+# qsessions registers an admin for sessions that shows each one's key and decoded data: the
+# key is the session itself, readable there by anyone with the admin. Sessions are ended on
+# the user's sessions page, or by deactivating the user. (Imported here so that it has
+# registered before this unregisters it; autodiscover does not import it a second time.)
+import qsessions.admin  # noqa: E402, F401
+from qsessions.models import Session  # noqa: E402
+
+admin.site.unregister(Session)

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
 
@@ -12,8 +13,9 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpRe
 from django.shortcuts import get_object_or_404
 from django.urls import reverse, reverse_lazy
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from django.views import View
-from django.views.generic import DetailView, FormView, UpdateView
+from django.views.generic import DetailView, FormView, TemplateView, UpdateView
 
 from apps.core.htmx import is_htmx
 from apps.core.middleware import change_refused_after_expiry, session_expired
@@ -23,6 +25,15 @@ from apps.core.sudo import sudo_is_fresh, sudo_renew
 
 from .forms import ConfirmPasswordForm, LoginForm, ProfileForm
 from .models import User
+from .sessions import (
+    end_all_sessions,
+    end_other_sessions,
+    end_session,
+    find_session,
+    public_id,
+    sessions_of,
+    why_cannot_end,
+)
 
 
 class LoginView(auth_views.LoginView):
@@ -66,6 +77,9 @@ class PasswordChangeView(SuccessMessageMixin, auth_views.PasswordChangeView):
     def form_valid(self, form: Any) -> HttpResponse:
         response = super().form_valid(form)
         sudo_renew(self.request)
+        # Their session hash no longer matches, so they were dead already; ended here, they
+        # also leave the sessions page.
+        end_other_sessions(self.request.user, self.request.session.session_key)
         log_event("password_changed", self.request)
         return response
 
@@ -81,6 +95,11 @@ class PasswordResetDoneView(auth_views.PasswordResetDoneView):
 
 
 class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    def form_valid(self, form: Any) -> HttpResponse:
+        response = super().form_valid(form)
+        end_all_sessions(form.user)  # whoever knew the old password is signed out too
+        return response
+
     success_url = reverse_lazy("accounts:password_reset_complete")
 
 
@@ -156,3 +175,69 @@ class ProfilePhotoView(LoginRequiredMixin, DetailView):
         response = FileResponse(handle)
         response["Cache-Control"] = "private, max-age=31536000, immutable"
         return response
+
+
+# --- Sessions ---------------------------------------------------------------------------------
+
+
+class SessionListView(LoginRequiredMixin, TemplateView):
+    """``/accounts/sessions/``: where the user is signed in (browser, IP, last seen, this
+    one marked), with "Sign out" for each other session and for all of them."""
+
+    template_name = "accounts/sessions.html"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        current = self.request.session.session_key
+        context["sessions"] = [
+            SessionRow(session, public_id(session), session.session_key == current)
+            for session in sessions_of(self.request.user)
+        ]
+        return context
+
+
+@dataclass(frozen=True)
+class SessionRow:
+    session: Any
+    id: str
+    is_current: bool
+
+
+class EndSessionView(LoginRequiredMixin, View):
+    """Signs one of the user's other sessions out: under htmx its row goes (an empty
+    answer) with a toast; a plain POST comes back to the list."""
+
+    http_method_names = ["post"]
+
+    def post(self, request: HttpRequest, session_id: str) -> HttpResponse:
+        session = find_session(request.user, session_id)
+        refusal = why_cannot_end(request.user, session, request.session.session_key)
+        if refusal or session is None:
+            messages.info(request, str(refusal))
+        else:
+            end_session(session)
+            log_event("session_ended", request)
+            messages.success(request, _("That session is signed out."))
+        if is_htmx(request):
+            return HttpResponse("")
+        return HttpResponseRedirect(reverse("accounts:sessions"))
+
+
+class EndOtherSessionsView(LoginRequiredMixin, View):
+    """Signs the user out everywhere but here."""
+
+    http_method_names = ["post"]
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        ended = end_other_sessions(request.user, request.session.session_key)
+        log_event("sessions_ended", request, count=ended)
+        messages.success(
+            request,
+            ngettext(
+                "Signed out of %(n)s other session.", "Signed out of %(n)s other sessions.", ended
+            )
+            % {"n": ended}
+            if ended
+            else _("You were not signed in anywhere else."),
+        )
+        return HttpResponseRedirect(reverse("accounts:sessions"))

@@ -76,7 +76,9 @@ INSTALLED_APPS = [
     "apps.core.apps.BookshelfAdminConfig",  # django.contrib.admin, with our admin site
     "django.contrib.auth",
     "django.contrib.contenttypes",
-    "django.contrib.sessions",
+    # Django's sessions with their user, IP and browser (the sessions page): it replaces
+    # django.contrib.sessions, whose table and engines it extends.
+    "qsessions",
     "django.contrib.messages",
     "django.contrib.humanize",
     "whitenoise.runserver_nostatic",  # whitenoise serves static files in runserver too
@@ -97,7 +99,8 @@ MIDDLEWARE = [
     "django_permissions_policy.PermissionsPolicyMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    # qsessions' middleware, with the client's IP as the rest of the app reads it.
+    "apps.accounts.sessions.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -165,6 +168,9 @@ DATABASES = {
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache and sessions -------------------------------------------------------------------
+# Sessions are qsessions' (a row per session with its user, IP and browser: the sessions
+# page lists them, and a user's sessions are ended in one query).
+SESSION_ENGINE = "apps.accounts.session_engines.db"
 # One instance: each process's own memory (the default), sessions in the database. With
 # REDIS_URL every instance shares the cache, so what is counted in it (the CSP report
 # limit) is counted once across them, and sessions are read from it before the database
@@ -193,7 +199,7 @@ if REDIS_URL:
             "KEY_PREFIX": "bookshelf-counts",
         },
     }
-    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+    SESSION_ENGINE = "apps.accounts.session_engines.cached_db"
 
 # --- Authentication -----------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"

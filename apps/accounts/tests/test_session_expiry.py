@@ -8,10 +8,10 @@ from http import HTTPStatus
 
 import pytest
 from django.contrib.auth import SESSION_KEY
-from django.contrib.sessions.models import Session
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
+from qsessions.models import Session
 
 from apps.bookshelf.tests.factories import BookFactory
 from apps.core.security import LAST_SEEN_AT, SESSION_STARTED_AT

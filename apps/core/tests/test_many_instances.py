@@ -62,7 +62,7 @@ def test_with_redis_the_csp_report_limit_is_counted_across_instances():
     same_minute()
     backend, sessions, over = instance(ip, half, redis=True)
     assert backend == "django.core.cache.backends.redis.RedisCache"
-    assert sessions == "django.contrib.sessions.backends.cached_db"
+    assert sessions == "apps.accounts.session_engines.cached_db"
     assert int(over) == 0
     *_, over = instance(ip, half, redis=True)  # the other instance goes on counting
     assert int(over) == 2 * half - CSP_REPORTS_PER_MINUTE
@@ -75,6 +75,6 @@ def test_without_redis_each_process_counts_alone():
     same_minute()
     backend, sessions, over = instance("203.0.113.7", half, redis=False)
     assert backend == "django.core.cache.backends.locmem.LocMemCache"
-    assert sessions == "django.contrib.sessions.backends.db"
+    assert sessions == "apps.accounts.session_engines.db"
     assert int(over) == 0
     assert int(instance("203.0.113.7", half, redis=False)[-1]) == 0

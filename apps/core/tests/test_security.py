@@ -16,10 +16,10 @@ import pytest
 from django.conf import settings
 from django.contrib.auth import SESSION_KEY
 from django.contrib.auth.password_validation import validate_password
-from django.contrib.sessions.models import Session
 from django.core.exceptions import ValidationError
 from django.test import Client
 from django.urls import reverse
+from qsessions.models import Session
 
 from apps.accounts.tests.factories import DEFAULT_PASSWORD, UserFactory
 from apps.core.security import SESSION_STARTED_AT

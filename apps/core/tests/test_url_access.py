@@ -70,6 +70,9 @@ ACCESS: dict[str, Rule] = {
     "accounts:password_change": Rule(SIGNED_IN, ("get", "post")),
     "accounts:confirm-password": Rule(SIGNED_IN, ("get", "post")),
     "accounts:profile-photo": Rule(SIGNED_IN),
+    "accounts:sessions": Rule(SIGNED_IN),
+    "accounts:session-end": Rule(SIGNED_IN, ("post",), post_only=True),
+    "accounts:sessions-end-others": Rule(SIGNED_IN, ("post",), post_only=True),
     # The public catalogue (BOOKSHELF_PUBLIC_CATALOGUE on, the default).
     "bookshelf:book-list": Rule(PUBLIC),
     "bookshelf:book-detail": Rule(PUBLIC),
@@ -235,6 +238,8 @@ def url_for(name: str) -> str:
         kwargs = {"uidb64": "MQ", "token": "set-password"}
     if name == "accounts:profile-photo":
         kwargs = {"filename": "none.png"}
+    if name == "accounts:session-end":
+        kwargs = {"session_id": "0" * 32}
     return reverse(name, kwargs=kwargs)
 
 

@@ -1,0 +1,190 @@
+"""The sessions page (/accounts/sessions/) and the ways sessions end."""
+
+from __future__ import annotations
+
+import json
+import re
+from http import HTTPStatus
+
+import pytest
+from django.core import mail
+from django.test import Client, override_settings
+from django.urls import reverse
+from qsessions.models import Session
+
+from apps.accounts.sessions import public_id
+
+from .factories import DEFAULT_PASSWORD, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+SESSIONS_URL = reverse("accounts:sessions")
+PROFILE_URL = reverse("accounts:profile")
+FIREFOX = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0"
+IPHONE = (
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X) AppleWebKit/605.1.15 "
+    "(KHTML, like Gecko) Version/18.0 Mobile/15E148 Safari/604.1"
+)
+
+
+def browser(user, user_agent: str, ip: str = "127.0.0.1") -> Client:
+    """A browser signed in as ``user`` through the login form."""
+    client = Client(HTTP_USER_AGENT=user_agent, REMOTE_ADDR=ip)
+    response = client.post(
+        reverse("accounts:login"), {"username": user.username, "password": DEFAULT_PASSWORD}
+    )
+    assert response.status_code == HTTPStatus.FOUND, response.text
+    return client
+
+
+def signed_in(client: Client) -> bool:
+    return client.get(PROFILE_URL).status_code == HTTPStatus.OK
+
+
+def toasts(response) -> list[str]:
+    payload = json.loads(response.headers.get("HX-Trigger", "{}"))
+    return [m["message"] for m in payload.get("bookshelf:messages", {}).get("messages", [])]
+
+
+@pytest.fixture
+def pia():
+    return UserFactory(username="pia")
+
+
+def test_the_page_lists_each_session_with_its_browser_and_ip_this_one_marked(pia):
+    laptop = browser(pia, FIREFOX, "192.0.2.10")
+    browser(pia, IPHONE, "198.51.100.7")
+    browser(UserFactory(), FIREFOX, "203.0.113.99")  # someone else's: not listed
+    page = laptop.get(SESSIONS_URL).text
+    rows = re.findall(r'<tr id="session-[0-9a-f]{32}">(.*?)</tr>', page, re.S)
+    assert len(rows) == 2
+    current = next(row for row in rows if "This session" in row)
+    assert "Firefox 133.0" in current and "192.0.2.10" in current
+    other = next(row for row in rows if "This session" not in row)
+    assert "iPhone" in other and "Mobile Safari 18.0" in other and "198.51.100.7" in other
+    assert "Sign out" in other and "Sign out" not in current.replace("Sign out everywhere", "")
+    assert "203.0.113.99" not in page
+    # A session's key is the session: pages name it by a keyed hash, never by the key.
+    for key in Session.objects.values_list("session_key", flat=True):
+        assert key not in page
+
+
+def test_signing_out_another_session_ends_it_at_once(pia):
+    laptop, phone = browser(pia, FIREFOX), browser(pia, IPHONE)
+    phone_session = Session.objects.get(user=pia, user_agent=IPHONE)
+    response = laptop.post(reverse("accounts:session-end", args=[public_id(phone_session)]))
+    assert response["Location"] == SESSIONS_URL
+    assert "That session is signed out." in laptop.get(SESSIONS_URL).text
+    assert not signed_in(phone)
+    assert signed_in(laptop)
+
+
+def test_under_htmx_the_row_goes_and_a_toast_says_so(pia):
+    laptop = browser(pia, FIREFOX)
+    browser(pia, IPHONE)
+    phone_session = Session.objects.get(user=pia, user_agent=IPHONE)
+    response = laptop.post(
+        reverse("accounts:session-end", args=[public_id(phone_session)]), HTTP_HX_REQUEST="true"
+    )
+    assert response.status_code == HTTPStatus.OK
+    assert response.text == ""  # the row is swapped for nothing
+    assert toasts(response) == ["That session is signed out."]
+    assert not Session.objects.filter(pk=phone_session.pk).exists()
+
+
+def test_nobody_ends_someone_elses_session_nor_the_one_in_use_from_the_list(pia):
+    laptop = browser(pia, FIREFOX)
+    ola = UserFactory(username="ola")
+    ola_browser = browser(ola, IPHONE)
+    ola_session = Session.objects.get(user=ola)
+    response = laptop.post(reverse("accounts:session-end", args=[public_id(ola_session)]))
+    assert response["Location"] == SESSIONS_URL
+    assert "This session has already ended." in laptop.get(SESSIONS_URL).text
+    assert signed_in(ola_browser)
+
+    own = Session.objects.get(user=pia)
+    laptop.post(reverse("accounts:session-end", args=[public_id(own)]))
+    assert "“Log out” ends it." in laptop.get(SESSIONS_URL).text
+    assert signed_in(laptop)
+
+
+def test_sign_out_everywhere_else_keeps_this_one(pia):
+    laptop, phone, tablet = browser(pia, FIREFOX), browser(pia, IPHONE), browser(pia, IPHONE)
+    response = laptop.post(reverse("accounts:sessions-end-others"))
+    assert response["Location"] == SESSIONS_URL
+    assert "Signed out of 2 other sessions." in laptop.get(SESSIONS_URL).text
+    assert (signed_in(laptop), signed_in(phone), signed_in(tablet)) == (True, False, False)
+    laptop.post(reverse("accounts:sessions-end-others"))
+    assert "You were not signed in anywhere else." in laptop.get(SESSIONS_URL).text
+
+
+def test_the_page_and_its_actions_need_a_signed_in_user_and_a_post(client, pia):
+    assert client.get(SESSIONS_URL)["Location"].startswith(reverse("accounts:login"))
+    laptop = browser(pia, FIREFOX)
+    url = reverse("accounts:sessions-end-others")
+    assert laptop.get(url).status_code == HTTPStatus.METHOD_NOT_ALLOWED
+    csrf_checked = Client(enforce_csrf_checks=True)
+    csrf_checked.force_login(pia)
+    assert csrf_checked.post(url).status_code == HTTPStatus.FORBIDDEN
+
+
+def test_a_deactivated_user_is_signed_out_everywhere_at_once(pia):
+    laptop, phone = browser(pia, FIREFOX), browser(pia, IPHONE)
+    pia.is_active = False
+    pia.save()
+    assert not Session.objects.filter(user=pia).exists()
+    assert (signed_in(laptop), signed_in(phone)) == (False, False)
+
+
+def test_a_password_change_ends_the_other_sessions_and_their_rows(pia):
+    laptop, phone = browser(pia, FIREFOX), browser(pia, IPHONE)
+    response = laptop.post(
+        reverse("accounts:password_change"),
+        {
+            "old_password": DEFAULT_PASSWORD,
+            "new_password1": "a-much-better-passphrase",
+            "new_password2": "a-much-better-passphrase",
+        },
+    )
+    assert response.status_code == HTTPStatus.FOUND
+    assert list(Session.objects.filter(user=pia).values_list("user_agent", flat=True)) == [FIREFOX]
+    assert (signed_in(laptop), signed_in(phone)) == (True, False)
+
+
+def test_a_password_reset_ends_every_session(client, pia):
+    phone = browser(pia, IPHONE)
+    client.post(reverse("accounts:password_reset"), {"email": pia.email})
+    link = re.search(r"http://testserver(/accounts/password/reset/\S+/)", mail.outbox[-1].body)
+    response = client.get(link.group(1), follow=True)
+    client.post(
+        response.redirect_chain[-1][0],
+        {"new_password1": "a-brand-new-passphrase", "new_password2": "a-brand-new-passphrase"},
+    )
+    assert not Session.objects.filter(user=pia).exists()
+    assert not signed_in(phone)
+
+
+@override_settings(BEHIND_TLS_PROXY=True)
+def test_behind_the_tls_proxy_the_ip_is_the_one_the_proxy_saw(pia):
+    client = Client(HTTP_USER_AGENT=FIREFOX, REMOTE_ADDR="10.0.0.2", HTTP_X_REAL_IP="192.0.2.44")
+    client.post(reverse("accounts:login"), {"username": "pia", "password": DEFAULT_PASSWORD})
+    assert Session.objects.get(user=pia).ip == "192.0.2.44"
+
+
+def test_a_new_address_is_recorded_at_once_and_an_unchanged_one_writes_nothing(pia):
+    laptop = browser(pia, FIREFOX, "192.0.2.10")
+    laptop.get(SESSIONS_URL)
+    before = Session.objects.get(user=pia).updated_at
+    laptop.get(SESSIONS_URL)
+    assert Session.objects.get(user=pia).updated_at == before  # nothing changed: not saved
+    laptop.defaults["REMOTE_ADDR"] = "198.51.100.20"
+    laptop.get(SESSIONS_URL)
+    assert Session.objects.get(user=pia).ip == "198.51.100.20"
+
+
+def test_the_admin_shows_no_session_keys(client):
+    from apps.accounts.tests.factories import SuperuserFactory
+
+    client.force_login(SuperuserFactory())
+    assert client.get("/admin/qsessions/session/").status_code == HTTPStatus.NOT_FOUND
+    assert "qsessions" not in client.get("/admin/").text
