@@ -15,7 +15,7 @@ IPHONE_UA = (
 )
 
 
-def test_a_browser_signs_another_out_and_focus_stays_in_the_list(
+def test_a_browser_signs_another_out_by_keyboard_and_focus_lands_on_the_heading(
     page: Page, browser: Browser, live_server, e2e_users, browser_problems: BrowserProblems
 ):
     base = live_server.url
@@ -55,10 +55,7 @@ def test_the_sessions_page_fits_a_phone_and_works_without_javascript(
         browser.new_context(**PHONE, user_agent=IPHONE_UA, java_script_enabled=False),
         browser_problems,
     ).new_page()
-    phone.goto(f"{base}/accounts/login/")
-    phone.get_by_label("Username or email").fill("member")
-    phone.get_by_label("Password").fill("correct-horse-battery")
-    phone.get_by_role("button", name="Log in").click()
+    log_in(phone, base, "member")
     phone.goto(f"{base}/accounts/sessions/")
     expect(phone.locator("#sessions tbody tr")).to_have_count(2)
     assert_no_sideways_scroll(phone)

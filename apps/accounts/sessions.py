@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.cache import caches
+from django.db import transaction
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 from django.http import HttpRequest
@@ -36,6 +38,13 @@ class SessionMiddleware(QSessionsMiddleware):
             user_agent=request.headers.get("User-Agent") or None,
             session_key=request.COOKIES.get(settings.SESSION_COOKIE_NAME),
         )
+
+
+def device_label(session: Session) -> str:
+    """The browser and system, as qsessions parses them from the user agent, without its
+    "Other" for a device it cannot name (every desktop): "Linux / Firefox 133.0"."""
+    parts = [part.strip() for part in session.device.split(" / ")]
+    return " / ".join(part for part in parts if part and part != "Other")
 
 
 def sessions_of(user: Any) -> list[Session]:
@@ -79,9 +88,17 @@ def end_session(session: Session) -> None:
 
 
 def _delete(sessions: Any) -> int:
-    # qsessions' QuerySet.delete() drops each session's cache entry (cached_db) before its
-    # row: a session ended here is ended on every instance.
+    """Delete the sessions' rows and, with ``cached_db``, their cache entries: on every
+    instance, their next request is anonymous."""
+    keys = list(sessions.values_list("session_key", flat=True))
+    # qsessions clears the cache entries, then deletes the rows. A request of one of these
+    # sessions that misses the cache in between reads the row, still there, and caches it
+    # again: the entries are cleared once more after the rows are gone for good.
     deleted, _per_model = sessions.delete()
+    prefix = getattr(Session.get_session_store_class(), "cache_key_prefix", None)
+    if prefix and keys:
+        cache = caches[settings.SESSION_CACHE_ALIAS]
+        transaction.on_commit(lambda: cache.delete_many([prefix + key for key in keys]))
     return int(deleted)
 
 
@@ -100,5 +117,7 @@ def end_all_sessions(user: Any) -> int:
 def sign_out_deactivated(sender: Any, instance: Any, **kwargs: Any) -> None:
     """A deactivated user is signed out everywhere at once, however they were deactivated
     (the admin, the roles pages, a script), not at each session's next request."""
+    if kwargs.get("raw") or kwargs.get("created"):
+        return  # loaddata, or a new user: no sessions yet
     if not instance.is_active:
         end_all_sessions(instance)

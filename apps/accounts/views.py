@@ -6,6 +6,7 @@ from http import HTTPStatus
 from typing import Any
 
 from django.contrib import messages
+from django.contrib.auth import SESSION_KEY
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.contrib.messages.views import SuccessMessageMixin
@@ -26,7 +27,7 @@ from apps.core.sudo import sudo_is_fresh, sudo_renew
 from .forms import ConfirmPasswordForm, LoginForm, ProfileForm
 from .models import User
 from .sessions import (
-    end_all_sessions,
+    device_label,
     end_other_sessions,
     end_session,
     find_session,
@@ -97,7 +98,12 @@ class PasswordResetDoneView(auth_views.PasswordResetDoneView):
 class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
     def form_valid(self, form: Any) -> HttpResponse:
         response = super().form_valid(form)
-        end_all_sessions(form.user)  # whoever knew the old password is signed out too
+        # Whoever knew the old password is signed out too: every session of the user but
+        # this browser's, which (if it is theirs) is flushed rather than deleted under the
+        # request's feet (the middleware would fail to save it: a 400).
+        end_other_sessions(form.user, self.request.session.session_key)
+        if str(self.request.session.get(SESSION_KEY)) == str(form.user.pk):
+            self.request.session.flush()
         return response
 
     success_url = reverse_lazy("accounts:password_reset_complete")
@@ -190,7 +196,9 @@ class SessionListView(LoginRequiredMixin, TemplateView):
         context = super().get_context_data(**kwargs)
         current = self.request.session.session_key
         context["sessions"] = [
-            SessionRow(session, public_id(session), session.session_key == current)
+            SessionRow(
+                session, public_id(session), session.session_key == current, device_label(session)
+            )
             for session in sessions_of(self.request.user)
         ]
         return context
@@ -199,8 +207,9 @@ class SessionListView(LoginRequiredMixin, TemplateView):
 @dataclass(frozen=True)
 class SessionRow:
     session: Any
-    id: str
+    id: str  # public_id: never the key
     is_current: bool
+    device: str
 
 
 class EndSessionView(LoginRequiredMixin, View):

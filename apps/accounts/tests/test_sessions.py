@@ -59,7 +59,8 @@ def test_the_page_lists_each_session_with_its_browser_and_ip_this_one_marked(pia
     rows = re.findall(r'<tr id="session-[0-9a-f]{32}">(.*?)</tr>', page, re.S)
     assert len(rows) == 2
     current = next(row for row in rows if "This session" in row)
-    assert "Firefox 133.0" in current and "192.0.2.10" in current
+    assert "Linux / Firefox 133.0" in current and "192.0.2.10" in current
+    assert "Other" not in current  # qsessions' word for a device it cannot name: left out
     other = next(row for row in rows if "This session" not in row)
     assert "iPhone" in other and "Mobile Safari 18.0" in other and "198.51.100.7" in other
     assert "Sign out" in other and "Sign out" not in current.replace("Sign out everywhere", "")
@@ -188,3 +189,36 @@ def test_the_admin_shows_no_session_keys(client):
     client.force_login(SuperuserFactory())
     assert client.get("/admin/qsessions/session/").status_code == HTTPStatus.NOT_FOUND
     assert "qsessions" not in client.get("/admin/").text
+
+
+def test_a_password_reset_from_a_signed_in_browser_signs_it_out_cleanly(pia):
+    laptop, phone = browser(pia, FIREFOX), browser(pia, IPHONE)
+    laptop.post(reverse("accounts:password_reset"), {"email": pia.email})
+    link = re.search(r"http://testserver(/accounts/password/reset/\S+/)", mail.outbox[-1].body)
+    response = laptop.get(link.group(1), follow=True)
+    response = laptop.post(
+        response.redirect_chain[-1][0],
+        {"new_password1": "a-brand-new-passphrase", "new_password2": "a-brand-new-passphrase"},
+    )
+    assert response["Location"] == reverse("accounts:password_reset_complete")  # not a 400
+    assert not Session.objects.filter(user=pia).exists()
+    assert (signed_in(laptop), signed_in(phone)) == (False, False)
+
+
+@override_settings(SESSION_ENGINE="apps.accounts.session_engines.cached_db")
+def test_with_sessions_read_through_the_cache_an_ended_one_stays_ended(
+    pia, django_capture_on_commit_callbacks
+):
+    laptop, phone = browser(pia, FIREFOX), browser(pia, IPHONE)
+    assert signed_in(phone)  # now in the cache too
+    phone_session = Session.objects.get(user=pia, user_agent=IPHONE)
+    with django_capture_on_commit_callbacks(execute=True):
+        laptop.post(reverse("accounts:session-end", args=[public_id(phone_session)]))
+    assert not signed_in(phone)
+
+
+def test_a_new_user_or_loaddata_does_not_reach_for_sessions(django_assert_num_queries):
+    from apps.accounts.models import User
+
+    with django_assert_num_queries(1):  # the INSERT only
+        User.objects.create(username="new", email="new@example.org", is_active=False)
