@@ -5,6 +5,7 @@ production settings, gunicorn, and people talking to it over HTTP with their own
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -17,6 +18,7 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import psycopg
 import pytest
+import trustme
 from psycopg import sql
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -62,6 +64,51 @@ def production_env(work: Path, database_url: str, **extra: str) -> dict[str, str
         **extra,
     )
     return env
+
+
+NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
+
+
+def write_nginx_conf(
+    work: Path, upstream: str, *, http_extra: str = "", access_log: str = ""
+) -> tuple[int, int]:
+    """docs/nginx.conf.template as deployed, in ``work``: a CA and a certificate for
+    127.0.0.1 (``ca.pem`` for the clients), the template filled in with ``upstream`` and
+    wrapped in a standalone nginx.conf (``http_extra`` inside its http block, before the
+    template). Returns the HTTP and HTTPS ports it listens on."""
+    from .test_https import free_port
+
+    if not Path(NGINX).exists():
+        pytest.fail("nginx is not installed: `apt-get install nginx` (make test installs it)")
+    ca = trustme.CA()
+    cert = ca.issue_cert("127.0.0.1", "localhost")
+    cert.private_key_pem.write_to_path(str(work / "key.pem"))
+    cert.cert_chain_pems[0].write_to_path(str(work / "cert.pem"))
+    ca.cert_pem.write_to_path(str(work / "ca.pem"))
+    http_port, https_port = free_port(), free_port()
+    config = (BASE_DIR / "docs" / "nginx.conf.template").read_text()
+    for placeholder, value in {
+        "SERVER_NAME": "127.0.0.1 localhost",
+        "HTTP_PORT": f"127.0.0.1:{http_port}",
+        "HTTPS_PORT": f"127.0.0.1:{https_port}",
+        "HTTPS_PORT_SUFFIX": f":{https_port}",
+        "CERTIFICATE": str(work / "cert.pem"),
+        "CERTIFICATE_KEY": str(work / "key.pem"),
+        "UPSTREAM": upstream,
+    }.items():
+        config = config.replace(f"@@{placeholder}@@", value)
+    (work / "logs").mkdir()
+    access_log = access_log or f"access_log {work / 'logs' / 'access.log'};"
+    (work / "nginx.conf").write_text(
+        "daemon off;\nworker_processes 1;\n"
+        f"pid {work / 'nginx.pid'};\nerror_log {work / 'logs' / 'error.log'};\n"
+        "events { worker_connections 64; }\n"
+        f"http {{\n {access_log}\n"
+        f" client_body_temp_path {work / 'body'};\n proxy_temp_path {work / 'proxy'};\n"
+        f" fastcgi_temp_path {work / 'fcgi'};\n uwsgi_temp_path {work / 'uwsgi'};\n"
+        f" scgi_temp_path {work / 'scgi'};\n{http_extra}{config}\n}}\n"
+    )
+    return http_port, https_port
 
 
 def manage(*args: str, env: dict[str, str]) -> str:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import time
 from dataclasses import dataclass
@@ -24,10 +23,9 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
-import trustme
 
 from .servers import (
-    BASE_DIR,
+    NGINX,
     ON_POSTGRES,
     Browser,
     csrf_token,
@@ -36,11 +34,11 @@ from .servers import (
     scratch_database,
     start_gunicorn,
     stop,
+    write_nginx_conf,
 )
 from .test_https import Server, free_port
 
 REDIS_URL = "redis://127.0.0.1:6379/14"
-NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 PASSWORD = "bookshelf-demo"
 
 pytestmark = [
@@ -112,38 +110,14 @@ def start_nginx(
     work: Path, instances: list[Instance], processes: list[subprocess.Popen]
 ) -> tuple[Path, Server]:
     """nginx with the deployment's template, its upstream the instances (round robin)."""
-    if not Path(NGINX).exists():
-        pytest.fail("nginx is not installed: `apt-get install nginx` (make test installs it)")
-    ca = trustme.CA()
-    cert = ca.issue_cert("127.0.0.1", "localhost")
-    cert.private_key_pem.write_to_path(str(work / "key.pem"))
-    cert.cert_chain_pems[0].write_to_path(str(work / "cert.pem"))
-    ca.cert_pem.write_to_path(str(work / "ca.pem"))
-    http_port, https_port = free_port(), free_port()
-    config = (BASE_DIR / "docs" / "nginx.conf.template").read_text()
-    for placeholder, value in {
-        "SERVER_NAME": "127.0.0.1 localhost",
-        "HTTP_PORT": f"127.0.0.1:{http_port}",
-        "HTTPS_PORT": f"127.0.0.1:{https_port}",
-        "HTTPS_PORT_SUFFIX": f":{https_port}",
-        "CERTIFICATE": str(work / "cert.pem"),
-        "CERTIFICATE_KEY": str(work / "key.pem"),
-        "UPSTREAM": "bookshelf",
-    }.items():
-        config = config.replace(f"@@{placeholder}@@", value)
-    (work / "logs").mkdir()
     nginx_log = work / "logs" / "upstream.log"
     upstream = "".join(f" server 127.0.0.1:{i.port};\n" for i in instances)
-    (work / "nginx.conf").write_text(
-        "daemon off;\nworker_processes 1;\n"
-        f"pid {work / 'nginx.pid'};\nerror_log {work / 'logs' / 'error.log'};\n"
-        "events { worker_connections 64; }\n"
-        "http {\n log_format upstream '$request_uri $upstream_addr $status';\n"
-        f" access_log {nginx_log} upstream;\n"
-        f" client_body_temp_path {work / 'body'};\n proxy_temp_path {work / 'proxy'};\n"
-        f" fastcgi_temp_path {work / 'fcgi'};\n uwsgi_temp_path {work / 'uwsgi'};\n"
-        f" scgi_temp_path {work / 'scgi'};\n upstream bookshelf {{\n{upstream} }}\n"
-        f"{config}\n}}\n"
+    http_port, https_port = write_nginx_conf(
+        work,
+        "bookshelf",
+        access_log=f"log_format upstream '$request_uri $upstream_addr $status';\n"
+        f" access_log {nginx_log} upstream;",
+        http_extra=f" upstream bookshelf {{\n{upstream} }}\n",
     )
     processes.append(
         subprocess.Popen(
@@ -212,6 +186,19 @@ def test_a_role_change_is_enforced_by_the_other_instance_at_once(site: Site) -> 
     assert publisher.request(site.other.port, "GET", "/books/review/").status == 403
 
 
+def send_csp_report(instance: Instance, report: str) -> None:
+    """What a browser sends on a violation: accepted (204) whether or not it is logged."""
+    connection = HTTPConnection("127.0.0.1", instance.port, timeout=30)
+    connection.request(
+        "POST",
+        "/csp-report/",
+        body=report,
+        headers={"Content-Type": "application/csp-report", "X-Forwarded-Proto": "https"},
+    )
+    assert connection.getresponse().status == 204
+    connection.close()
+
+
 def test_a_csp_report_flood_is_limited_across_both_instances(site: Site) -> None:
     from apps.core.views import CSP_REPORTS_PER_MINUTE
 
@@ -220,27 +207,10 @@ def test_a_csp_report_flood_is_limited_across_both_instances(site: Site) -> None
     before = site.one.logged("csp_violation") + site.other.logged("csp_violation")
     report = json.dumps({"csp-report": {"violated-directive": "script-src", "blocked-uri": "x"}})
     for n in range(CSP_REPORTS_PER_MINUTE):
-        instance = site.one if n % 2 else site.other
-        connection = HTTPConnection("127.0.0.1", instance.port, timeout=30)
-        connection.request(
-            "POST",
-            "/csp-report/",
-            body=report,
-            headers={"Content-Type": "application/csp-report", "X-Forwarded-Proto": "https"},
-        )
-        assert connection.getresponse().status == 204
-        connection.close()
+        send_csp_report(site.one if n % 2 else site.other, report)
     for instance in (site.one, site.other):  # the same flood again: all over the limit
         for _ in range(10):
-            connection = HTTPConnection("127.0.0.1", instance.port, timeout=30)
-            connection.request(
-                "POST",
-                "/csp-report/",
-                body=report,
-                headers={"Content-Type": "application/csp-report", "X-Forwarded-Proto": "https"},
-            )
-            assert connection.getresponse().status == 204
-            connection.close()
+            send_csp_report(instance, report)
     time.sleep(0.5)  # the log lines reach the files
     after = site.one.logged("csp_violation") + site.other.logged("csp_violation")
     assert after - before == CSP_REPORTS_PER_MINUTE  # not 30 + 20: counted once, in Redis

@@ -6,77 +6,31 @@ Needs the nginx binary (`make test` installs Debian's package where it can).
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
-import trustme
 
+from .servers import BASE_DIR, NGINX, manage, production_env, write_nginx_conf
 from .test_https import Server, free_port
-
-BASE_DIR = Path(__file__).resolve().parent.parent
 
 # One nginx + gunicorn (module fixture) for all these tests: keep them in one pytest-xdist worker.
 pytestmark = pytest.mark.xdist_group("nginx")
-NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 
 
 @pytest.fixture(scope="module")
 def proxied_site(tmp_path_factory):
-    if not Path(NGINX).exists():
-        pytest.fail("nginx is not installed: `apt-get install nginx` (make test installs it)")
     work = tmp_path_factory.mktemp("nginx")
-    ca = trustme.CA()
-    cert = ca.issue_cert("127.0.0.1", "localhost")
-    cert.private_key_pem.write_to_path(str(work / "key.pem"))
-    cert.cert_chain_pems[0].write_to_path(str(work / "cert.pem"))
-    ca.cert_pem.write_to_path(str(work / "ca.pem"))
-    http_port, https_port, upstream_port = free_port(), free_port(), free_port()
-
-    env = {
-        k: v for k, v in os.environ.items() if not k.startswith("DJANGO_") and k != "DATABASE_URL"
-    }
-    env.update(
-        DJANGO_SETTINGS_MODULE="project.settings.prod",
-        DJANGO_SECRET_KEY="nginx-test-" + "x" * 60,
-        DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost",
-        DJANGO_BEHIND_TLS_PROXY="true",
-        DJANGO_STATIC_ROOT=str(work / "static"),
-        DATABASE_URL=f"sqlite:///{work / 'db.sqlite3'}",
-    )
-    manage = [sys.executable, str(BASE_DIR / "manage.py")]
+    upstream_port = free_port()
+    env = production_env(work, f"sqlite:///{work / 'db.sqlite3'}")
     for command in (
         ["migrate", "-v0"],
         ["collectstatic", "--noinput", "-v0"],
         ["seed_demo", "--force"],
     ):
-        subprocess.run([*manage, *command], env=env, check=True, cwd=BASE_DIR, capture_output=True)
-
-    config = (BASE_DIR / "docs" / "nginx.conf.template").read_text()
-    for placeholder, value in {
-        "SERVER_NAME": "127.0.0.1 localhost",
-        "HTTP_PORT": f"127.0.0.1:{http_port}",
-        "HTTPS_PORT": f"127.0.0.1:{https_port}",
-        "HTTPS_PORT_SUFFIX": f":{https_port}",
-        "CERTIFICATE": str(work / "cert.pem"),
-        "CERTIFICATE_KEY": str(work / "key.pem"),
-        "UPSTREAM": f"127.0.0.1:{upstream_port}",
-    }.items():
-        config = config.replace(f"@@{placeholder}@@", value)
-    (work / "logs").mkdir()
-    (work / "nginx.conf").write_text(
-        "daemon off;\nworker_processes 1;\n"
-        f"pid {work / 'nginx.pid'};\nerror_log {work / 'logs' / 'error.log'};\n"
-        "events { worker_connections 64; }\n"
-        f"http {{\n access_log {work / 'logs' / 'access.log'};\n"
-        f" client_body_temp_path {work / 'body'};\n proxy_temp_path {work / 'proxy'};\n"
-        f" fastcgi_temp_path {work / 'fcgi'};\n uwsgi_temp_path {work / 'uwsgi'};\n"
-        f" scgi_temp_path {work / 'scgi'};\n{config}\n}}\n"
-    )
+        manage(*command, env=env)
+    http_port, https_port = write_nginx_conf(work, f"127.0.0.1:{upstream_port}")
     gunicorn = subprocess.Popen(
         [
             sys.executable,
