@@ -6,6 +6,8 @@ from django import forms
 from django.contrib.auth import authenticate
 from django.contrib.auth import forms as auth_forms
 from django.db import transaction
+from django.utils.html import format_html
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from .models import User
@@ -64,8 +66,10 @@ class ProfilePhotoFormMixin(forms.ModelForm):
 
 
 class ProfileForm(ProfilePhotoFormMixin, forms.ModelForm):
-    """A user's own details. Changing the email (the key to password resets) needs the
-    password when it was not entered in the last minutes (sudo mode)."""
+    """A user's own details. A new email address (the key to password resets) is never
+    saved here: it needs the password when that was not entered in the last minutes (sudo
+    mode), then ProfileView mails a link to it (apps/accounts/email_change.py) and the
+    address changes when that link is confirmed. ``new_email`` is the address asked for."""
 
     current_password = forms.CharField(
         label=_("Current password"),
@@ -87,13 +91,42 @@ class ProfileForm(ProfilePhotoFormMixin, forms.ModelForm):
         ]
         widgets = {"date_of_birth": DateInput(format="%Y-%m-%d")}
 
-    def __init__(self, *args: Any, request: Any = None, sudo_fresh: bool = False, **kwargs: Any):
+    def __init__(
+        self,
+        *args: Any,
+        request: Any = None,
+        sudo_fresh: bool = False,
+        pending_email: str = "",
+        **kwargs: Any,
+    ):
         super().__init__(*args, **kwargs)
         self.request = request
         self.sudo_fresh = sudo_fresh
         self.password_confirmed = False
+        # Validation copies the typed address onto the instance; save() puts this back.
+        self.stored_email = self.instance.email
         if sudo_fresh:
             del self.fields["current_password"]
+        if pending_email:
+            # Escaped: crispy marks help texts safe, and an address may hold quoted "<…>".
+            self.fields["email"].help_text = format_html(
+                gettext(
+                    "Waiting for confirmation: {email}. Open the link we sent there to make it "
+                    "your address."
+                ),
+                email=pending_email,
+            )
+        else:
+            self.fields["email"].help_text = _(
+                "A new address changes once you open the link we send to it."
+            )
+
+    @property
+    def new_email(self) -> str:
+        """The address to send a confirmation link to, or "" when it was not changed."""
+        if "email" not in self.changed_data:
+            return ""
+        return str(self.cleaned_data.get("email") or "")
 
     def clean(self) -> dict[str, Any]:
         super().clean()
@@ -109,6 +142,10 @@ class ProfileForm(ProfilePhotoFormMixin, forms.ModelForm):
         else:
             self.password_confirmed = True
         return cleaned
+
+    def save(self, commit: bool = True) -> User:
+        self.instance.email = self.stored_email  # changed only by the confirmation link
+        return super().save(commit=commit)
 
 
 class AdminUserCreationForm(ProfilePhotoFormMixin, auth_forms.AdminUserCreationForm):

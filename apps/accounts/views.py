@@ -3,8 +3,9 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from http import HTTPStatus
-from typing import Any
+from typing import Any, cast
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth import SESSION_KEY
 from django.contrib.auth import views as auth_views
@@ -13,6 +14,7 @@ from django.contrib.messages.views import SuccessMessageMixin
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import reverse, reverse_lazy
+from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from django.views import View
@@ -21,9 +23,19 @@ from django.views.generic import DetailView, FormView, TemplateView, UpdateView
 from apps.core.htmx import is_htmx
 from apps.core.middleware import change_refused_after_expiry, session_expired
 from apps.core.net import safe_next_url
+from apps.core.policy import PolicyDenied
 from apps.core.security import LAST_SEEN_AT, log_event
 from apps.core.sudo import sudo_is_fresh, sudo_renew
 
+from .email_change import (
+    EmailChange,
+    email_change_confirm,
+    email_change_pending,
+    email_change_read,
+    email_change_request,
+    is_for_someone_else,
+    why_cannot_confirm,
+)
 from .forms import ConfirmPasswordForm, LoginForm, ProfileForm
 from .models import User
 from .sessions import (
@@ -135,11 +147,10 @@ class ConfirmPasswordView(LoginRequiredMixin, FormView):
         return safe_next_url(self.request, reverse("core:home"))
 
 
-class ProfileView(LoginRequiredMixin, SuccessMessageMixin, UpdateView):
+class ProfileView(LoginRequiredMixin, UpdateView):
     form_class = ProfileForm
     template_name = "accounts/profile.html"
     success_url = reverse_lazy("accounts:profile")
-    success_message = _("Your profile was saved.")
 
     def get_object(self, queryset: Any = None) -> User:
         # A fresh copy, not request.user: a rejected upload must not change the avatar the
@@ -151,12 +162,36 @@ class ProfileView(LoginRequiredMixin, SuccessMessageMixin, UpdateView):
             **super().get_form_kwargs(),
             "request": self.request,
             "sudo_fresh": sudo_is_fresh(self.request),
+            "pending_email": email_change_pending(self.request, self.object),
         }
 
     def form_valid(self, form: ProfileForm) -> HttpResponse:
         if form.password_confirmed:
             sudo_renew(self.request)
-        return super().form_valid(form)
+        self.object = form.save()  # everything but a new address: that waits for its link
+        new_email = form.new_email
+        if not new_email:
+            messages.success(self.request, _("Your profile was saved."))
+        elif email_change_request(request=self.request, user=self.object, new_email=new_email):
+            messages.success(
+                self.request,
+                _(
+                    "Your profile was saved. We sent a link to %(email)s: your address "
+                    "changes when you open it."
+                )
+                % {"email": new_email},
+            )
+        else:
+            messages.success(self.request, _("Your profile was saved."))
+            messages.error(
+                self.request,
+                _(
+                    "We could not send the link to %(email)s, so your address stays as it is. "
+                    "Try again in a few minutes."
+                )
+                % {"email": new_email},
+            )
+        return HttpResponseRedirect(self.get_success_url())
 
 
 class ProfilePhotoView(LoginRequiredMixin, DetailView):
@@ -250,3 +285,44 @@ class EndOtherSessionsView(LoginRequiredMixin, View):
             else _("You were not signed in anywhere else."),
         )
         return HttpResponseRedirect(reverse("accounts:sessions"))
+
+
+# --- E-mail change ----------------------------------------------------------------------------
+
+
+class EmailChangeConfirmView(LoginRequiredMixin, FormView):
+    """``/accounts/email/confirm/<token>/``, the link mailed to a new address: GET shows
+    the change and a button (a GET must not change anything: mail scanners open links),
+    POST makes it. Signed-out visitors log in first and come back (deny by default)."""
+
+    form_class = forms.Form  # the button alone: the CSRF token is all it posts
+    template_name = "accounts/email_confirm.html"
+
+    @cached_property
+    def change(self) -> EmailChange | None:
+        return email_change_read(self.kwargs["token"])
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        user = cast(User, self.request.user)  # signed in: LoginRequiredMixin
+        kwargs.setdefault("refusal", why_cannot_confirm(user, self.change))
+        return super().get_context_data(change=self.change, **kwargs)
+
+    def render_to_response(self, context: dict[str, Any], **response_kwargs: Any) -> HttpResponse:
+        # Another account's link is a refusal (403); a dead link is a page that says so, as
+        # Django's password reset answers.
+        if is_for_someone_else(self.request.user, self.change):
+            response_kwargs.setdefault("status", HTTPStatus.FORBIDDEN)
+        return super().render_to_response(context, **response_kwargs)
+
+    def form_valid(self, form: forms.Form) -> HttpResponse:
+        if self.change is None:
+            return self.render_to_response(self.get_context_data())
+        try:
+            email_change_confirm(request=self.request, change=self.change)
+        except PolicyDenied as refusal:
+            return self.render_to_response(self.get_context_data(refusal=str(refusal)))
+        messages.success(
+            self.request,
+            _("Your email address is now %(email)s.") % {"email": self.change.new_email},
+        )
+        return HttpResponseRedirect(reverse("accounts:profile"))

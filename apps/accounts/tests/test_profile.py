@@ -54,14 +54,25 @@ def test_anonymous_user_is_sent_to_login(client):
 def test_user_edits_their_own_details(client, reader):
     response = client.post(
         PROFILE_URL,
-        profile_data(reader, first_name="Ada", email="ada@example.net", date_of_birth="1990-05-17"),
+        profile_data(reader, first_name="Ada", date_of_birth="1990-05-17"),
     )
     assert response.status_code == HTTPStatus.FOUND
     reader.refresh_from_db()
     assert reader.first_name == "Ada"
-    assert reader.email == "ada@example.net"
     assert reader.date_of_birth == datetime.date(1990, 5, 17)
     assert "Your profile was saved." in client.get(PROFILE_URL).text
+
+
+def test_a_new_email_waits_for_its_link_while_the_rest_is_saved(client, reader, mailoutbox):
+    # The whole flow is in test_email_change.py; here only what the profile form does.
+    response = client.post(
+        PROFILE_URL, profile_data(reader, first_name="Ada", email="ada@example.net")
+    )
+    assert response.status_code == HTTPStatus.FOUND
+    reader.refresh_from_db()
+    assert reader.first_name == "Ada"
+    assert reader.email == "reader@example.org"
+    assert [message.to for message in mailoutbox] == [["reader@example.org"], ["ada@example.net"]]
 
 
 def test_profile_refuses_another_users_email_in_any_case(client, reader):
