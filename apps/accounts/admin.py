@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.utils.translation import gettext_lazy as _
@@ -68,3 +70,38 @@ import qsessions.admin  # noqa: E402, F401
 from qsessions.models import Session  # noqa: E402
 
 admin.site.unregister(Session)
+
+# django-otp's admin for authenticators shows each one's secret key and its QR code: anyone
+# with the admin could copy another user's second factor. Ours shows which factors a user
+# has and lets an administrator remove one (a user who lost both phone and recovery codes),
+# never the key; factors are added by their owner on the two-factor page.
+import django_otp.plugins.otp_totp.admin  # noqa: E402, F401
+from django_otp.plugins.otp_totp.models import TOTPDevice  # noqa: E402
+
+from .models import RecoveryCodeDevice  # noqa: E402
+
+admin.site.unregister(TOTPDevice)
+
+
+@admin.register(TOTPDevice)
+class AuthenticatorAdmin(admin.ModelAdmin):
+    list_display = ["user", "name", "confirmed", "created_at", "last_used_at"]
+    list_select_related = ["user"]
+    search_fields = ["user__username", "user__email", "name"]
+    fields = ["user", "name", "confirmed", "created_at", "last_used_at"]
+    readonly_fields = ["user", "name", "confirmed", "created_at", "last_used_at"]
+
+    def has_add_permission(self, request: Any, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: Any, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(RecoveryCodeDevice)
+class RecoveryCodesAdmin(AuthenticatorAdmin):
+    """Only that a user has codes, and when they were last used: never the digests."""
+
+    list_display = ["user", "created_at", "last_used_at"]
+    fields = ["user", "created_at", "last_used_at"]
+    readonly_fields = ["user", "created_at", "last_used_at"]

@@ -8,6 +8,7 @@ from typing import Any, cast
 from django import forms
 from django.contrib import messages
 from django.contrib.auth import SESSION_KEY
+from django.contrib.auth import forms as auth_forms
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.contrib.messages.views import SuccessMessageMixin
@@ -47,6 +48,7 @@ from .sessions import (
     sessions_of,
     why_cannot_end,
 )
+from .two_factor import has_two_factor, pending_login_start
 
 
 class LoginView(auth_views.LoginView):
@@ -59,6 +61,14 @@ class LoginView(auth_views.LoginView):
             change_refused=change_refused_after_expiry(self.request),
             **kwargs,
         )
+
+    def form_valid(self, form: auth_forms.AuthenticationForm) -> HttpResponse:
+        user = form.get_user()
+        if has_two_factor(user):
+            # Not logged in yet: the second step (two_factor_views.LoginVerifyView) does it.
+            pending_login_start(self.request, user, self.get_success_url())
+            return HttpResponseRedirect(reverse("accounts:login-verify"))
+        return super().form_valid(form)
 
 
 class LogoutView(auth_views.LogoutView):

@@ -32,6 +32,9 @@ class Role:
     name: str
     description: str
     permissions: tuple[str, ...]
+    # Members must sign in with a second factor to reach privileged pages (issue 14; holders
+    # of roles.manage_roles and superusers must anyway: apps.accounts.two_factor).
+    requires_two_factor: bool = False
 
 
 ROLES: tuple[Role, ...] = (
@@ -56,6 +59,7 @@ ROLES: tuple[Role, ...] = (
         "Admins",
         "Everything about books, plus managing roles and reading the audit trail.",
         (*ALL_BOOK_PERMISSIONS, MANAGE_ROLES, VIEW_AUDIT),
+        requires_two_factor=True,
     ),
 )
 

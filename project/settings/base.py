@@ -89,6 +89,10 @@ INSTALLED_APPS = [
     "csp",
     "template_partials.apps.SimpleAppConfig",
     "axes",
+    # Second factors: django-otp's devices, its TOTP plugin (authenticator apps) and our
+    # recovery codes (apps.accounts.models.RecoveryCodeDevice).
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "rules",  # object-level permissions: the apps' policy modules register their rules
 ]
 
@@ -111,6 +115,8 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     # Deny by default: every view needs a logged-in user unless marked login_not_required.
     "apps.core.middleware.LoginRequiredMiddleware",
+    # Privileged pages need a second factor: enrolment first, for those who have none.
+    "apps.accounts.two_factor.TwoFactorRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     # After MessageMiddleware in the list, so it runs before it on the way out.
     "apps.core.middleware.HtmxMessagesMiddleware",
@@ -248,6 +254,18 @@ AXES_CLIENT_IP_CALLABLE = "apps.core.net.client_ip"
 AXES_USERNAME_FORM_FIELD = "username"
 AXES_USERNAME_CALLABLE = "apps.accounts.backends.lockout_key"
 AXES_VERBOSE = False
+# The login's second step reports wrong codes to axes too (apps/accounts/two_factor.py);
+# axes stores the POST data of failures, so the code field is masked like the password.
+AXES_SENSITIVE_PARAMETERS = ["code"]
+
+# --- Two-factor authentication (django-otp) ------------------------------------------------
+# Authenticator apps show this name beside the username.
+OTP_TOTP_ISSUER = "Bookshelf"
+# The login's second step must follow the password within this many seconds.
+BOOKSHELF_TWO_FACTOR_LOGIN_SECONDS = 5 * 60
+# URL namespaces that only a session verified by a second factor reaches, for the users who
+# must have one (apps.accounts.two_factor.must_use_two_factor): role management and the admin.
+BOOKSHELF_TWO_FACTOR_NAMESPACES = ["roles", "admin"]
 
 # --- Internationalisation -----------------------------------------------------------------
 LANGUAGE_CODE = "en"

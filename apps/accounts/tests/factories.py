@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import time
+
 import factory
 from django.contrib.auth import get_user_model
 
@@ -23,3 +25,16 @@ class UserFactory(factory.django.DjangoModelFactory):
 class SuperuserFactory(UserFactory):
     is_staff = True
     is_superuser = True
+
+
+def force_login_verified(client, user) -> None:
+    """``client.force_login(user)`` in a session that also passed a second factor, as the
+    login's second step leaves it (apps.accounts.two_factor.VERIFIED_AT). For the tests of
+    what lies behind privileged pages; the requirement itself is tested in
+    test_two_factor.py with real codes."""
+    from apps.accounts.two_factor import VERIFIED_AT
+
+    client.force_login(user)
+    session = client.session
+    session[VERIFIED_AT] = time.time()
+    session.save()

@@ -7,6 +7,7 @@ import pytest
 from django.urls import reverse
 
 from apps.accounts.models import User
+from apps.accounts.tests.factories import force_login_verified
 
 from .factories import UserFactory
 from .images import image_upload
@@ -17,7 +18,7 @@ pytestmark = pytest.mark.django_db
 def test_user_list_shows_searches_and_filters(client, superuser):
     UserFactory(username="findme", email="needle@example.org")
     UserFactory(username="other")
-    client.force_login(superuser)
+    force_login_verified(client, superuser)
     url = reverse("admin:accounts_user_changelist")
     response = client.get(url, {"q": "needle"})
     assert response.status_code == HTTPStatus.OK
@@ -29,7 +30,7 @@ def test_user_list_shows_searches_and_filters(client, superuser):
 
 
 def test_add_form_has_the_extra_fields_and_creates_the_user(client, superuser):
-    client.force_login(superuser)
+    force_login_verified(client, superuser)
     url = reverse("admin:accounts_user_add")
     page = client.get(url).text
     for field in ("email", "date_of_birth", "profile_photo", "first_name"):
@@ -57,7 +58,7 @@ def test_add_form_has_the_extra_fields_and_creates_the_user(client, superuser):
 
 def test_add_form_refuses_a_duplicate_email_in_another_case(client, superuser):
     UserFactory(username="first", email="taken@example.org")
-    client.force_login(superuser)
+    force_login_verified(client, superuser)
     response = client.post(
         reverse("admin:accounts_user_add"),
         {
@@ -73,7 +74,7 @@ def test_add_form_refuses_a_duplicate_email_in_another_case(client, superuser):
 
 def test_change_form_shows_the_extra_fields(client, superuser):
     user = UserFactory(date_of_birth=datetime.date(1980, 1, 1))
-    client.force_login(superuser)
+    force_login_verified(client, superuser)
     page = client.get(reverse("admin:accounts_user_change", args=[user.pk])).text
     assert 'name="date_of_birth"' in page
     assert 'value="1980-01-01"' in page
@@ -84,7 +85,7 @@ def test_admin_rejects_a_fake_photo_too(client, superuser):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     user = UserFactory()
-    client.force_login(superuser)
+    force_login_verified(client, superuser)
     url = reverse("admin:accounts_user_change", args=[user.pk])
     response = client.post(
         url,

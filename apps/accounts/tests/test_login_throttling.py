@@ -21,7 +21,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from apps.accounts.backends import lockout_key
-from apps.accounts.tests.factories import DEFAULT_PASSWORD, UserFactory
+from apps.accounts.tests.factories import DEFAULT_PASSWORD, UserFactory, force_login_verified
 
 pytestmark = pytest.mark.django_db
 
@@ -121,7 +121,7 @@ def test_lockouts_page_shows_one_lockout_and_clearing_it_frees_every_spelling(cl
     admin = UserFactory(username="roleadmin")
     admin.groups.add(Group.objects.get(name="Admins"))
     staff = Client()
-    staff.force_login(admin)
+    force_login_verified(staff, admin)
     page = staff.get(reverse("roles:lockouts")).text
     assert page.count("Clear failures of") == 1
     assert "librarian" in page and "locked" in page
@@ -139,7 +139,7 @@ def test_wrong_passwords_on_the_confirm_password_page_count_against_the_same_acc
 ):
     """Sudo mode checks the password through authenticate() with the stored username: its
     failures and the login form's share one counter, whatever was typed at login."""
-    client.force_login(librarian)
+    force_login_verified(client, librarian)
     url = reverse("accounts:confirm-password")
     for _ in range(3):
         client.post(url, {"password": "wrong-password"}, REMOTE_ADDR=CLIENT_IP)

@@ -184,9 +184,9 @@ def test_a_new_address_is_recorded_at_once_and_an_unchanged_one_writes_nothing(p
 
 
 def test_the_admin_shows_no_session_keys(client):
-    from apps.accounts.tests.factories import SuperuserFactory
+    from apps.accounts.tests.factories import SuperuserFactory, force_login_verified
 
-    client.force_login(SuperuserFactory())
+    force_login_verified(client, SuperuserFactory())
     assert client.get("/admin/qsessions/session/").status_code == HTTPStatus.NOT_FOUND
     assert "qsessions" not in client.get("/admin/").text
 

@@ -6,6 +6,7 @@ from http import HTTPStatus
 import pytest
 from django.urls import reverse
 
+from apps.accounts.tests.factories import force_login_verified
 from apps.bookshelf.models import Book
 from apps.bookshelf.services import book_update
 
@@ -26,7 +27,7 @@ def action_names(response) -> set[str]:
 
 
 def test_actions_are_absent_without_their_permissions(client, make_user):
-    client.force_login(staff(make_user, "bookshelf.view_book", "bookshelf.change_book"))
+    force_login_verified(client, staff(make_user, "bookshelf.view_book", "bookshelf.change_book"))
     response = client.get(CHANGELIST)
     assert response.status_code == HTTPStatus.OK
     assert not {"approve_selected", "archive_selected"} & action_names(response)
@@ -36,7 +37,7 @@ def test_approve_action_is_offered_with_the_publish_permission(client, make_user
     user = staff(
         make_user, "bookshelf.view_book", "bookshelf.change_book", "bookshelf.can_publish_book"
     )
-    client.force_login(user)
+    force_login_verified(client, user)
     names = action_names(client.get(CHANGELIST))
     assert "approve_selected" in names
     assert "archive_selected" not in names
@@ -45,7 +46,7 @@ def test_approve_action_is_offered_with_the_publish_permission(client, make_user
 def test_approve_action_publishes_books_in_review_and_skips_the_rest(client, superuser, editor):
     in_review = InReviewBookFactory.create_batch(2, submitted_by=editor)
     draft = BookFactory()
-    client.force_login(superuser)
+    force_login_verified(client, superuser)
     response = client.post(
         CHANGELIST,
         {"action": "approve_selected", "_selected_action": [b.pk for b in [*in_review, draft]]},
@@ -59,7 +60,7 @@ def test_approve_action_publishes_books_in_review_and_skips_the_rest(client, sup
 
 def test_approve_action_refuses_the_superusers_own_submission(client, superuser):
     own = InReviewBookFactory(submitted_by=superuser, title="Mine")
-    client.force_login(superuser)
+    force_login_verified(client, superuser)
     response = client.post(
         CHANGELIST, {"action": "approve_selected", "_selected_action": [own.pk]}, follow=True
     )
@@ -71,7 +72,7 @@ def test_approve_action_refuses_the_superusers_own_submission(client, superuser)
 
 def test_crafted_action_post_without_permission_changes_nothing(client, make_user):
     book = InReviewBookFactory()
-    client.force_login(staff(make_user, "bookshelf.view_book", "bookshelf.change_book"))
+    force_login_verified(client, staff(make_user, "bookshelf.view_book", "bookshelf.change_book"))
     client.post(CHANGELIST, {"action": "approve_selected", "_selected_action": [book.pk]})
     book.refresh_from_db()
     assert not book.is_published
@@ -80,7 +81,7 @@ def test_crafted_action_post_without_permission_changes_nothing(client, make_use
 def test_admin_search_and_edit_bumps_the_version(client, superuser):
     book = BookFactory(title="Dune", author="Frank Herbert")
     BookFactory(title="Emma")
-    client.force_login(superuser)
+    force_login_verified(client, superuser)
     response = client.get(CHANGELIST, {"q": "herbert"})
     assert "Dune" in response.text
     assert "Emma" not in response.text
@@ -118,7 +119,7 @@ def test_a_stale_admin_save_is_refused_and_nothing_is_overwritten(client, superu
     """Two writers, one version: the app's editor saves first; the admin's form, loaded
     before that, must not overwrite it."""
     book = BookFactory(title="Dune", author="Frank Herbert")
-    client.force_login(superuser)
+    force_login_verified(client, superuser)
     form = admin_form(client, book)
     book_update(book=book, fields={"title": "Dune (editor)"}, expected_version=1, user=editor)
 
@@ -141,7 +142,7 @@ def test_a_stale_admin_save_is_refused_and_nothing_is_overwritten(client, superu
 
 def test_an_admin_save_without_the_loaded_version_is_refused(client, superuser):
     book = BookFactory(title="Dune", author="Frank Herbert")
-    client.force_login(superuser)
+    force_login_verified(client, superuser)
     form = {**admin_form(client, book), "title": "Crafted"}
     del form["loaded_version"]
     response = client.post(reverse("admin:bookshelf_book_change", args=[book.pk]), form)
@@ -152,7 +153,7 @@ def test_an_admin_save_without_the_loaded_version_is_refused(client, superuser):
 
 
 def test_the_admin_adds_a_book(client, superuser):
-    client.force_login(superuser)
+    force_login_verified(client, superuser)
     response = client.post(
         reverse("admin:bookshelf_book_add"),
         {"title": "Solaris", "author": "Stanisław Lem", "isbn": "", "publication_year": 1961},
@@ -166,7 +167,7 @@ def test_a_stale_admin_delete_is_refused_and_the_book_kept(client, superuser, ed
     """Two writers, one version: the admin's confirmation page shows version 1, an editor
     saves meanwhile; confirming must not delete a book the admin has not seen."""
     book = BookFactory(title="Dune")
-    client.force_login(superuser)
+    force_login_verified(client, superuser)
     url = reverse("admin:bookshelf_book_delete", args=[book.pk])
     page = client.get(url).text
     loaded = re.search(r'name="loaded_version" value="(\d+)"', page).group(1)
@@ -190,7 +191,7 @@ def test_admin_delete_and_bulk_delete_go_through_the_rules(client, make_user):
     "not found", and a crafted selection deletes only what they may delete."""
     staff = make_user("bookshelf.view_book", "bookshelf.delete_book", is_staff=True)
     draft, public = BookFactory(), PublishedBookFactory()
-    client.force_login(staff)
+    force_login_verified(client, staff)
     response = client.get(reverse("admin:bookshelf_book_delete", args=[draft.pk]))
     assert response.status_code == HTTPStatus.FOUND  # Django admin's "doesn't exist"
     assert not staff.has_perm("bookshelf.delete_book", draft)
@@ -206,7 +207,7 @@ def test_admin_delete_and_bulk_delete_go_through_the_rules(client, make_user):
 
 def test_an_admin_delete_without_its_version_deletes_nothing_and_says_so(client, superuser):
     book = BookFactory()
-    client.force_login(superuser)
+    force_login_verified(client, superuser)
     url = reverse("admin:bookshelf_book_delete", args=[book.pk])
     for junk in ({}, {"loaded_version": "abc"}, {"loaded_version": "0"}):
         response = client.post(url, {"post": "yes", **junk}, follow=True)
@@ -223,7 +224,7 @@ def test_admin_deletes_meeting_a_concurrent_change_answer_with_a_message(
     from apps.bookshelf import admin as book_admin
     from apps.bookshelf import services
 
-    client.force_login(superuser)
+    force_login_verified(client, superuser)
     book, other = BookFactory(title="Dune"), BookFactory(title="Emma")
 
     def edited_meanwhile(*, book, expected_version, user):

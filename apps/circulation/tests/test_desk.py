@@ -11,6 +11,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from apps.accounts.tests.factories import force_login_verified
 from apps.bookshelf.models import Book, BookEvent
 from apps.bookshelf.tests.factories import BookFactory
 from apps.circulation.models import Copy, CopyStatus, Hold, HoldStatus, Loan
@@ -151,7 +152,7 @@ def test_the_desk_lists_overdue_loans_longest_first_and_the_hold_shelf(client, a
     place_hold(book=kept, member=bob)
     return_loan(loan=loan, actor=alice)
 
-    client.force_login(desk)
+    force_login_verified(client, desk)
     response = client.get(DESK_URL)
     assert response.status_code == HTTPStatus.OK
     page = text(response)
@@ -172,7 +173,7 @@ def test_the_desk_query_count_does_not_grow_with_overdue_loans(
 ):
     for n in range(late_loans):
         overdue_loan(in_role("Members", username=f"m{n}"), days_late=n + 1)
-    client.force_login(desk)
+    force_login_verified(client, desk)
     # Session, user, permissions (2), the overdue page and count, the shelf and its count.
     with django_assert_max_num_queries(8):
         assert client.get(DESK_URL).status_code == HTTPStatus.OK
@@ -180,7 +181,7 @@ def test_the_desk_query_count_does_not_grow_with_overdue_loans(
 
 def test_htmx_check_in_answers_with_a_result_row_and_no_toast(client, alice, desk):
     loan = borrow(book=book_with_copies(1, title="Dune"), member=alice)
-    client.force_login(desk)
+    force_login_verified(client, desk)
     response = client.post(DESK_URL, {"barcode": loan.copy.barcode, "member": ""}, **HTMX)
     assert response.status_code == HTTPStatus.OK
     row = text(response)
@@ -196,7 +197,7 @@ def test_htmx_check_in_of_a_late_copy_for_a_waiting_member_says_hold_shelf(
 ):
     loan = overdue_loan(alice, days_late=2, title="Dune")
     place_hold(book=loan.book, member=bob)
-    client.force_login(desk)
+    force_login_verified(client, desk)
     row = text(client.post(DESK_URL, {"barcode": loan.copy.barcode}, **HTMX))
     assert "alert-warning" in row and "Hold shelf" in row
     assert f"put it on the hold shelf for {bob} (until" in row
@@ -210,7 +211,7 @@ def test_htmx_check_in_of_a_late_copy_for_a_waiting_member_says_hold_shelf(
 def test_htmx_check_out_names_the_member_and_the_due_date(client, alice, desk):
     book = book_with_copies(2, title="Dune")
     copy = copies(book)[1]
-    client.force_login(desk)
+    force_login_verified(client, desk)
     row = text(client.post(DESK_URL, {"barcode": copy.barcode, "member": "ALICE"}, **HTMX))
     assert "Checked out" in row and f"“Dune” ({copy.barcode}) to {alice}, due " in row
     assert Loan.objects.open().get(borrower=alice).copy == copy
@@ -218,7 +219,7 @@ def test_htmx_check_out_names_the_member_and_the_due_date(client, alice, desk):
 
 def test_the_member_may_be_given_by_e_mail(client, alice, desk):
     copy = copies(book_with_copies(1))[0]
-    client.force_login(desk)
+    force_login_verified(client, desk)
     client.post(DESK_URL, {"barcode": copy.barcode, "member": alice.email.upper()}, **HTMX)
     assert Loan.objects.open().get(copy=copy).borrower == alice
 
@@ -234,7 +235,7 @@ def test_the_member_may_be_given_by_e_mail(client, alice, desk):
 def test_htmx_problems_are_a_danger_row_that_says_where_to_go(
     client, alice, desk, data, sentence, field
 ):
-    client.force_login(desk)
+    force_login_verified(client, desk)
     response = client.post(DESK_URL, data, **HTMX)
     assert response.status_code == HTTPStatus.OK
     row = text(response)
@@ -245,7 +246,7 @@ def test_htmx_problems_are_a_danger_row_that_says_where_to_go(
 
 def test_the_desk_cannot_lend_to_a_viewer_and_says_so_in_a_row(client, viewer, desk):
     copy = copies(book_with_copies(1))[0]
-    client.force_login(desk)
+    force_login_verified(client, desk)
     row = text(client.post(DESK_URL, {"barcode": copy.barcode, "member": viewer.username}, **HTMX))
     assert f"{viewer} may not borrow books" in row and "alert-danger" in row
     assert not Loan.objects.exists()
@@ -255,7 +256,7 @@ def test_plain_scan_redirects_to_the_desk_keeping_the_member_and_says_what_happe
     client, alice, desk
 ):
     book = book_with_copies(1, title="Dune")
-    client.force_login(desk)
+    force_login_verified(client, desk)
     response = client.post(DESK_URL, {"barcode": copies(book)[0].barcode, "member": "alice"})
     assert response.status_code == HTTPStatus.FOUND
     assert response["Location"] == f"{DESK_URL}?member=alice"
@@ -265,7 +266,7 @@ def test_plain_scan_redirects_to_the_desk_keeping_the_member_and_says_what_happe
 
 
 def test_plain_refusal_is_an_error_message_after_the_redirect(client, desk):
-    client.force_login(desk)
+    force_login_verified(client, desk)
     response = client.post(DESK_URL, {"barcode": "NOPE"}, follow=True)
     assert response.redirect_chain == [(DESK_URL, HTTPStatus.FOUND)]
     messages = [(m.level_tag, str(m)) for m in response.context["messages"]]
@@ -273,7 +274,7 @@ def test_plain_refusal_is_an_error_message_after_the_redirect(client, desk):
 
 
 def test_plain_invalid_form_shows_the_page_with_the_errors(client, desk):
-    client.force_login(desk)
+    force_login_verified(client, desk)
     response = client.post(DESK_URL, {"barcode": "", "member": "nobody"})
     assert response.status_code == HTTPStatus.OK
     page = text(response)
@@ -283,7 +284,7 @@ def test_plain_invalid_form_shows_the_page_with_the_errors(client, desk):
 
 def test_the_overdue_check_in_button_works_without_javascript(client, alice, desk):
     loan = overdue_loan(alice, days_late=4)
-    client.force_login(desk)
+    force_login_verified(client, desk)
     response = client.post(DESK_URL, {"barcode": loan.copy.barcode}, follow=True)
     assert response.status_code == HTTPStatus.OK
     assert Loan.objects.get(pk=loan.pk).returned_at is not None
@@ -292,7 +293,7 @@ def test_the_overdue_check_in_button_works_without_javascript(client, alice, des
 
 
 def test_members_have_no_desk(client, alice):
-    client.force_login(alice)
+    force_login_verified(client, alice)
     response = client.post(DESK_URL, {"barcode": "X"}, **HTMX)
     assert response.status_code == HTTPStatus.FORBIDDEN
     assert "Only librarians can manage the copies and the desk." in text(response)
@@ -318,7 +319,7 @@ def test_inventory_lists_every_copy_with_whom_it_is(client, alice, bob, desk):
     first, second, third = copies(book)
     borrow(book=book, member=alice, copy=first)
     Copy.objects.filter(pk=third.pk).update(status=CopyStatus.WITHDRAWN)
-    client.force_login(desk)
+    force_login_verified(client, desk)
     page = text(client.get(inventory_url(book)))
     assert "<h1" in page and "Copies of “Dune”" in page
     assert "1 of 2 available" in page
@@ -333,14 +334,14 @@ def test_inventory_lists_every_copy_with_whom_it_is(client, alice, bob, desk):
 
 def test_inventory_works_for_a_book_outside_the_catalogue(client, desk):
     draft = BookFactory(title="Draft")
-    client.force_login(desk)
+    force_login_verified(client, desk)
     assert client.get(inventory_url(draft)).status_code == HTTPStatus.OK
     client.post(add_url(draft), {"count": "2"})
     assert Copy.objects.filter(book=draft).count() == 2
 
 
 def test_inventory_of_a_missing_book_is_not_found(client, desk):
-    client.force_login(desk)
+    force_login_verified(client, desk)
     assert client.get(reverse("circulation:inventory", args=[999999])).status_code == 404
 
 
@@ -350,7 +351,7 @@ def test_inventory_query_count_does_not_grow_with_copies(
 ):
     book = book_with_copies(count)
     borrow(book=book, member=alice)
-    client.force_login(desk)
+    force_login_verified(client, desk)
     # Session, user, permissions (2), the book, copies, loans, kept copies, availability (2).
     with django_assert_max_num_queries(10):
         assert client.get(inventory_url(book)).status_code == HTTPStatus.OK
@@ -359,7 +360,7 @@ def test_inventory_query_count_does_not_grow_with_copies(
 def test_htmx_add_copies_answers_with_the_list_highlighting_and_focusing_the_new_ones(client, desk):
     book = book_with_copies(1)
     old = copies(book)[0]
-    client.force_login(desk)
+    force_login_verified(client, desk)
     response = client.post(add_url(book), {"count": "2"}, **HTMX)
     assert response.status_code == HTTPStatus.OK
     fragment = text(response)
@@ -377,7 +378,7 @@ def test_htmx_add_copies_answers_with_the_list_highlighting_and_focusing_the_new
 
 def test_plain_add_copies_redirects_to_the_inventory(client, desk):
     book = book_with_copies(0)
-    client.force_login(desk)
+    force_login_verified(client, desk)
     response = client.post(add_url(book), {"count": "1"})
     assert response.status_code == HTTPStatus.FOUND
     assert response["Location"] == inventory_url(book)
@@ -387,7 +388,7 @@ def test_plain_add_copies_redirects_to_the_inventory(client, desk):
 @pytest.mark.parametrize("count", ["0", "51", "three", ""])
 def test_a_bad_count_adds_nothing_and_shows_the_form_with_its_error(client, desk, count):
     book = book_with_copies(1)
-    client.force_login(desk)
+    force_login_verified(client, desk)
     for headers in (HTMX, {}):
         response = client.post(add_url(book), {"count": count}, **headers)
         assert response.status_code == HTTPStatus.OK
@@ -401,7 +402,7 @@ def test_new_copies_go_to_the_waiting_member_first(client, alice, bob, desk):
     book = book_with_copies(1)
     borrow(book=book, member=alice)
     place_hold(book=book, member=bob)
-    client.force_login(desk)
+    force_login_verified(client, desk)
     fragment = text(client.post(add_url(book), {"count": "1"}, **HTMX))
     assert f"Kept for {bob} until" in fragment
     assert Hold.objects.get(member=bob).status == HoldStatus.READY
@@ -410,7 +411,7 @@ def test_new_copies_go_to_the_waiting_member_first(client, alice, bob, desk):
 def test_htmx_withdraw_answers_with_the_list_focusing_the_copy(client, desk):
     book = book_with_copies(2)
     copy = copies(book)[0]
-    client.force_login(desk)
+    force_login_verified(client, desk)
     response = client.post(withdraw_url(copy), **HTMX)
     fragment = text(response)
     assert f'id="copy-{copy.pk}" tabindex="-1" data-focus' in fragment
@@ -422,7 +423,7 @@ def test_htmx_withdraw_answers_with_the_list_focusing_the_copy(client, desk):
 def test_withdrawing_a_copy_on_loan_is_refused_with_a_message(client, alice, desk):
     book = book_with_copies(1)
     loan = borrow(book=book, member=alice)
-    client.force_login(desk)
+    force_login_verified(client, desk)
     response = client.post(withdraw_url(loan.copy), follow=True)
     assert response.redirect_chain == [(inventory_url(book), HTTPStatus.FOUND)]
     assert [str(m) for m in response.context["messages"]] == [
@@ -433,7 +434,7 @@ def test_withdrawing_a_copy_on_loan_is_refused_with_a_message(client, alice, des
 
 def test_members_cannot_add_or_withdraw_copies(client, alice):
     book = book_with_copies(1)
-    client.force_login(alice)
+    force_login_verified(client, alice)
     assert client.post(add_url(book), {"count": "3"}).status_code == HTTPStatus.FORBIDDEN
     assert client.post(withdraw_url(copies(book)[0])).status_code == HTTPStatus.FORBIDDEN
     assert Copy.objects.filter(book=book, status=CopyStatus.AVAILABLE).count() == 1
@@ -446,9 +447,9 @@ def test_the_book_page_links_librarians_to_its_copies_and_members_to_their_loans
     client, alice, desk
 ):
     book = book_with_copies(1)
-    client.force_login(desk)
+    force_login_verified(client, desk)
     assert f'href="{inventory_url(book)}"' in text(client.get(book.get_absolute_url()))
-    client.force_login(alice)
+    force_login_verified(client, alice)
     page = text(client.get(book.get_absolute_url()))
     assert f'href="{inventory_url(book)}"' not in page
     assert f'href="{reverse("circulation:loans")}"' in page
@@ -456,17 +457,17 @@ def test_the_book_page_links_librarians_to_its_copies_and_members_to_their_loans
 
 def test_a_draft_shows_its_copies_panel_to_librarians_only(client, desk):
     draft = BookFactory()
-    client.force_login(desk)
+    force_login_verified(client, desk)
     page = text(client.get(draft.get_absolute_url()))
     assert '<section id="circulation"' in page and "No copies yet" in page
     assert "Borrow" not in page.split('<section id="circulation"', 1)[1].split("</section>")[0]
 
 
 def test_the_navbar_offers_loans_to_members_and_the_desk_to_librarians(client, alice, desk):
-    client.force_login(alice)
+    force_login_verified(client, alice)
     nav = text(client.get("/")).split("</nav>", 1)[0]
     assert f'href="{reverse("circulation:loans")}"' in nav and f'href="{DESK_URL}"' not in nav
-    client.force_login(desk)
+    force_login_verified(client, desk)
     nav = text(client.get("/")).split("</nav>", 1)[0]
     assert f'href="{DESK_URL}"' in nav
 
@@ -477,7 +478,7 @@ def test_the_books_history_tells_circulation_in_sentences(client, alice, bob, de
     desk_scan(barcode=copy.barcode, member=alice, actor=desk)
     place_hold(book=book, member=bob)
     desk_scan(barcode=copy.barcode, member=None, actor=desk)
-    client.force_login(desk)
+    force_login_verified(client, desk)
     page = " ".join(text(client.get(reverse("bookshelf:book-history", args=[book.pk]))).split())
     barcode = f'(<span class="font-monospace">{copy.barcode}</span>)'
     assert f"<strong>desk</strong> borrowed a copy {barcode} for {alice}" in page
@@ -492,7 +493,7 @@ def test_the_books_history_tells_circulation_in_sentences(client, alice, bob, de
 def test_a_book_with_copies_on_loan_is_not_deleted_and_says_why(client, alice, superuser):
     book = book_with_copies(2, title="Dune")
     borrow(book=book, member=alice)
-    client.force_login(superuser)
+    force_login_verified(client, superuser)
     url = reverse("bookshelf:book-delete", args=[book.pk])
     sentence = "Copies of “Dune” are on loan: it can be deleted once they are back."
     response = client.post(url, {"version": book.version}, **HTMX)
@@ -521,7 +522,7 @@ def test_a_book_whose_copies_are_back_is_deleted_with_its_loans_and_holds(
     loan = borrow(book=book, member=alice)
     place_hold(book=book, member=bob)
     return_loan(loan=loan, actor=alice)  # kept for bob on the hold shelf
-    client.force_login(superuser)
+    force_login_verified(client, superuser)
     book.refresh_from_db()
     response = client.post(
         reverse("bookshelf:book-delete", args=[book.pk]), {"version": book.version}
@@ -546,7 +547,7 @@ def test_days_late_are_calendar_days_as_the_due_date_reads(alice):
 
 def test_adding_many_copies_says_the_range_not_every_barcode(client, desk):
     book = book_with_copies(0)
-    client.force_login(desk)
+    force_login_verified(client, desk)
     response = client.post(add_url(book), {"count": "50"}, **HTMX)
     barcodes = [copy.barcode for copy in copies(book)]
     assert toasts(response) == [
@@ -565,7 +566,7 @@ def test_adding_many_copies_says_the_range_not_every_barcode(client, desk):
 )
 def test_a_bad_count_is_said_plainly(client, desk, count, sentence):
     book = book_with_copies(1)
-    client.force_login(desk)
+    force_login_verified(client, desk)
     assert sentence in text(client.post(add_url(book), {"count": count}, **HTMX))
 
 
@@ -574,7 +575,7 @@ def test_a_copy_on_the_hold_shelf_says_when_it_can_be_withdrawn(client, alice, b
     loan = borrow(book=book, member=alice)
     place_hold(book=book, member=bob)
     return_loan(loan=loan, actor=alice)
-    client.force_login(desk)
+    force_login_verified(client, desk)
     page = text(client.get(inventory_url(book)))
     assert "Can be withdrawn once the hold ends (collected or expired)." in page
     assert "Withdraw…" not in page
@@ -605,7 +606,7 @@ def test_the_history_names_borrowers_to_the_desk_only(client, alice, bob, desk, 
     borrow(book=book, member=alice)
     place_hold(book=book, member=bob)
     url = reverse("bookshelf:book-history", args=[book.pk])
-    client.force_login(editor)
+    force_login_verified(client, editor)
     for page in (text(client.get(url)), text(client.get(book.get_absolute_url()))):
         history = page.split('class="list-unstyled book-history"', 1)[1].split("</ol>", 1)[0]
         assert "<strong>Someone</strong> borrowed a copy" in history
@@ -613,7 +614,7 @@ def test_the_history_names_borrowers_to_the_desk_only(client, alice, bob, desk, 
         for name in ("alice", "bob", str(alice), str(bob)):
             assert name not in history
         assert "<strong>desk</strong>" not in history or "added copies" in history
-    client.force_login(desk)
+    force_login_verified(client, desk)
     history = text(client.get(url))
     assert "<strong>alice</strong> borrowed a copy" in history
     assert "<strong>bob</strong> placed a hold" in history
@@ -623,7 +624,7 @@ def test_a_draft_s_copies_are_for_those_who_see_the_draft(client, make_user):
     desk_only = make_user("bookshelf.view_book", "bookshelf.can_manage_inventory")
     draft = BookFactory()
     copy = Copy.objects.create(book=draft, barcode="DRAFT-1")
-    client.force_login(desk_only)
+    force_login_verified(client, desk_only)
     assert client.get(inventory_url(draft)).status_code == HTTPStatus.NOT_FOUND
     assert client.post(add_url(draft), {"count": "1"}).status_code == HTTPStatus.NOT_FOUND
     assert client.post(withdraw_url(copy)).status_code == HTTPStatus.NOT_FOUND
@@ -634,7 +635,7 @@ def test_a_draft_s_copies_are_for_those_who_see_the_draft(client, make_user):
 def test_the_desk_lists_sent_after_a_scan_keep_their_check_in_url(client, alice, desk):
     late = overdue_loan(alice, days_late=2)
     other = overdue_loan(in_role("Members", username="zed"), days_late=1)
-    client.force_login(desk)
+    force_login_verified(client, desk)
     answer = text(client.post(DESK_URL, {"barcode": late.copy.barcode}, **HTMX))
     lists = answer.split('<div id="desk-lists" hx-swap-oob="true">', 1)[1]
     assert other.copy.barcode in lists
@@ -643,7 +644,7 @@ def test_the_desk_lists_sent_after_a_scan_keep_their_check_in_url(client, alice,
 
 def test_the_panel_drawn_after_an_action_comes_back_to_the_book(client, alice):
     book = book_with_copies(2)
-    client.force_login(alice)
+    force_login_verified(client, alice)
     panel = text(client.post(reverse("circulation:borrow", args=[book.pk]), **HTMX))
     assert f'name="next" value="{book.get_absolute_url()}"' in panel
     assert "/borrow/" not in panel.split('name="next"', 1)[1].split(">", 1)[0]

@@ -9,7 +9,7 @@ from django.contrib import admin
 from django.contrib.auth.models import Group
 from django.urls import reverse
 
-from apps.accounts.tests.factories import SuperuserFactory
+from apps.accounts.tests.factories import SuperuserFactory, force_login_verified
 from apps.core.admin_site import BookshelfAdminSite, SafeIdsAdminMixin
 
 pytestmark = pytest.mark.django_db
@@ -17,7 +17,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def staff_client(client):
-    client.force_login(SuperuserFactory(username="boss"))
+    force_login_verified(client, SuperuserFactory(username="boss"))
     return client
 
 

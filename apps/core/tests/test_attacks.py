@@ -10,7 +10,7 @@ from django.contrib.auth.models import Group
 from django.test import Client
 from django.urls import reverse
 
-from apps.accounts.tests.factories import SuperuserFactory, UserFactory
+from apps.accounts.tests.factories import SuperuserFactory, UserFactory, force_login_verified
 from apps.bookshelf.models import Book
 from apps.bookshelf.tests.factories import BookFactory, PublishedBookFactory
 
@@ -39,7 +39,7 @@ def test_the_csrf_walk_covers_every_state_changing_url():
 @pytest.mark.parametrize("name", STATE_CHANGING)
 def test_posts_without_a_csrf_token_are_refused(name):
     client = Client(enforce_csrf_checks=True)
-    client.force_login(SuperuserFactory(username="boss"))
+    force_login_verified(client, SuperuserFactory(username="boss"))
     url = url_for(name)
     response = client.post(url, {"title": "x", "name": "x"})
     if name in CSRF_EXEMPT:
@@ -57,7 +57,7 @@ def test_posts_without_a_csrf_token_are_refused(name):
 def test_nothing_changed_after_the_refused_posts():
     book = PublishedBookFactory()
     client = Client(enforce_csrf_checks=True)
-    client.force_login(SuperuserFactory(username="boss"))
+    force_login_verified(client, SuperuserFactory(username="boss"))
     client.post(reverse("bookshelf:book-delete", args=[book.pk]))
     client.post(reverse("bookshelf:book-unpublish", args=[book.pk]))
     book.refresh_from_db()
@@ -80,7 +80,7 @@ PAYLOADS = [
 @pytest.mark.parametrize("payload", PAYLOADS)
 def test_user_text_comes_back_escaped_everywhere(client, payload):
     boss = SuperuserFactory(username="boss", first_name=payload, last_name=payload)
-    client.force_login(boss)
+    force_login_verified(client, boss)
     book = BookFactory(
         title=payload,
         author=payload,
@@ -155,7 +155,7 @@ SQLI = [
 @pytest.mark.parametrize("payload", SQLI)
 def test_injection_in_searches_and_filters_is_just_text(client, payload):
     boss = SuperuserFactory(username="boss")
-    client.force_login(boss)
+    force_login_verified(client, boss)
     BookFactory.create_batch(3)
     UserFactory.create_batch(2)
     viewers = Group.objects.get(name="Viewers")
@@ -200,14 +200,14 @@ def test_login_ignores_an_off_site_next(client, target):
 
 @pytest.mark.parametrize("target", OFF_SITE)
 def test_logout_ignores_an_off_site_next(client, member, target):
-    client.force_login(member)
+    force_login_verified(client, member)
     response = client.post(reverse("accounts:logout"), {"next": target})
     assert response["Location"] == reverse("accounts:login")
 
 
 @pytest.mark.parametrize("target", OFF_SITE)
 def test_book_actions_ignore_an_off_site_next(client, target):
-    client.force_login(SuperuserFactory(username="boss"))
+    force_login_verified(client, SuperuserFactory(username="boss"))
     book = BookFactory()
     response = client.post(reverse("bookshelf:book-publish", args=[book.pk]), {"next": target})
     assert response["Location"] == book.get_absolute_url()

@@ -7,6 +7,8 @@ import re
 import pytest
 from django.urls import reverse
 
+from apps.accounts.tests.factories import force_login_verified
+
 pytestmark = pytest.mark.django_db
 
 EXPECTED_POLICY = {
@@ -85,7 +87,7 @@ def test_anonymous_pages_send_the_strict_policy(client, path):
 
 @pytest.mark.parametrize("path", SIGNED_IN_PAGES)
 def test_signed_in_pages_send_the_strict_policy(client, superuser, path):
-    client.force_login(superuser)
+    force_login_verified(client, superuser)
     response = client.get(path)
     assert response.status_code in {200, 404}
     assert_strict_policy(response)
@@ -97,7 +99,7 @@ def test_signed_in_pages_send_the_strict_policy(client, superuser, path):
 )
 def test_our_pages_have_no_inline_code_and_nonce_every_script(client, member, path, signed_in):
     if signed_in:
-        client.force_login(member)
+        force_login_verified(client, member)
     response = client.get(path)
     assert response.status_code == 200
     html = response.content.decode()

@@ -29,7 +29,7 @@ from django.http import QueryDict
 from django.test import Client
 from django.urls import reverse
 
-from apps.accounts.tests.factories import SuperuserFactory, UserFactory
+from apps.accounts.tests.factories import SuperuserFactory, UserFactory, force_login_verified
 
 from .test_url_access import ACCESS, url_for
 
@@ -177,7 +177,7 @@ class Walk:
     def __init__(self, user) -> None:
         self.user = user
         self.client = Client()
-        self.client.force_login(user)
+        force_login_verified(self.client, user)
         # Each request is rolled back, so its session changes (a logout, a rotated key) are
         # too; the client just needs the original cookie back.
         self.session_cookie = self.client.cookies[settings.SESSION_COOKIE_NAME].value

@@ -21,7 +21,7 @@ from django.test import Client
 from django.urls import reverse
 from qsessions.models import Session
 
-from apps.accounts.tests.factories import DEFAULT_PASSWORD, UserFactory
+from apps.accounts.tests.factories import DEFAULT_PASSWORD, UserFactory, force_login_verified
 from apps.core.security import SESSION_STARTED_AT
 
 from .processes import run_django
@@ -126,7 +126,7 @@ def assert_security_headers(response) -> None:
 
 
 def test_pages_carry_every_security_header(client, superuser):
-    client.force_login(superuser)
+    force_login_verified(client, superuser)
     for path in ("/", "/books/", "/roles/", "/accounts/profile/", "/healthz", "/no-such-page/"):
         assert_security_headers(client.get(path))
 
@@ -138,7 +138,7 @@ def test_static_files_carry_the_same_headers(client):
 
 
 def test_dynamic_pages_are_never_cached(client, member):
-    client.force_login(member)
+    force_login_verified(client, member)
     cache_control = client.get("/").get("Cache-Control", "")
     assert "no-store" in cache_control and "private" in cache_control
 
@@ -228,7 +228,7 @@ def test_role_admins_see_and_clear_lockouts(client):
         attempt(client, "victim")
     admin = UserFactory(username="roleadmin")
     admin.groups.add(Group.objects.get(name="Admins"))
-    client.force_login(admin)
+    force_login_verified(client, admin)
     page = client.get(reverse("roles:lockouts")).text
     assert "victim" in page and "locked" in page
     from axes.models import AccessAttempt
@@ -272,7 +272,7 @@ def test_session_is_rotated_on_login(client):
 
 
 def test_logout_destroys_the_session_on_the_server(client, member):
-    client.force_login(member)
+    force_login_verified(client, member)
     key = client.session.session_key
     client.post(reverse("accounts:logout"))
     assert not Session.objects.filter(session_key=key).exists()
@@ -287,7 +287,7 @@ def test_idle_timeout_is_two_hours_by_default():
 
 
 def test_sessions_end_after_the_absolute_lifetime(client, member):
-    client.force_login(member)
+    force_login_verified(client, member)
     session = client.session
     session[SESSION_STARTED_AT] = time.time() - 12 * 60 * 60 - 1
     session.save()
@@ -299,7 +299,7 @@ def test_sessions_end_after_the_absolute_lifetime(client, member):
 def test_activity_extends_the_idle_timeout_at_most_once_a_minute(
     client, member, django_assert_num_queries
 ):
-    client.force_login(member)
+    force_login_verified(client, member)
     client.get("/")  # session saved at login, nothing more to write
     session = client.session
     session["bookshelf_last_seen_at"] = time.time() - 120

@@ -16,7 +16,7 @@ from django.contrib.auth.models import Group, Permission
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
-from apps.accounts.tests.factories import SuperuserFactory, UserFactory
+from apps.accounts.tests.factories import SuperuserFactory, UserFactory, force_login_verified
 from apps.bookshelf.models import Book
 from apps.circulation.models import Copy, Hold, Loan
 from apps.roles.definitions import ROLES
@@ -67,10 +67,19 @@ ACCESS: dict[str, Rule] = {
     "accounts:password_reset_confirm": Rule(PUBLIC, ("get", "post")),
     "accounts:password_reset_complete": Rule(PUBLIC),
     "accounts:profile": Rule(SIGNED_IN, ("get", "post")),
+    "accounts:email-confirm": Rule(SIGNED_IN, ("get", "post")),
     "accounts:password_change": Rule(SIGNED_IN, ("get", "post")),
     "accounts:confirm-password": Rule(SIGNED_IN, ("get", "post")),
     "accounts:profile-photo": Rule(SIGNED_IN),
     "accounts:sessions": Rule(SIGNED_IN),
+    # The login's second step: without a password just typed, back to the login page.
+    "accounts:login-verify": Rule(PUBLIC, ("get", "post"), lands_on_login=True),
+    "accounts:two-factor": Rule(SIGNED_IN),
+    "accounts:authenticator-add": Rule(SIGNED_IN, ("get", "post")),
+    "accounts:authenticator-qr": Rule(SIGNED_IN),
+    "accounts:authenticator-rename": Rule(SIGNED_IN, ("post",), post_only=True),
+    "accounts:authenticator-remove": Rule(SIGNED_IN, ("post",), post_only=True),
+    "accounts:recovery-codes": Rule(SIGNED_IN, ("post",), post_only=True),
     "accounts:session-end": Rule(SIGNED_IN, ("post",), post_only=True),
     "accounts:sessions-end-others": Rule(SIGNED_IN, ("post",), post_only=True),
     # The public catalogue (BOOKSHELF_PUBLIC_CATALOGUE on, the default).
@@ -238,6 +247,10 @@ def url_for(name: str) -> str:
         kwargs = {"uidb64": "MQ", "token": "set-password"}
     if name == "accounts:profile-photo":
         kwargs = {"filename": "none.png"}
+    if name == "accounts:email-confirm":
+        kwargs = {"token": "not-a-signed-token"}  # a dead link: answered, never a 500
+    if name in {"accounts:authenticator-rename", "accounts:authenticator-remove"}:
+        kwargs = {"pk": 0}  # nobody's: a 404
     if name == "accounts:session-end":
         kwargs = {"session_id": "0" * 32}
     return reverse(name, kwargs=kwargs)
@@ -280,7 +293,7 @@ def test_access_rule_holds(client, name, kind):
     rule = ACCESS[name]
     user = make_persona(kind)
     if user:
-        client.force_login(user)
+        force_login_verified(client, user)
     url = url_for(name)
     allowed = rule.allows(user)
     for method in ("get", "post"):

@@ -12,6 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils.html import strip_tags
 
+from apps.accounts.tests.factories import force_login_verified
 from apps.roles.models import AuditEntry
 from apps.roles.services import group_delete, group_grant_permission, membership_add
 from apps.roles.tests.helpers import in_role, perm, role
@@ -25,7 +26,7 @@ PERMISSIONS = ["delete_book", "can_publish_book", "can_archive_book", "can_featu
 @pytest.fixture
 def roleadmin(client):
     user = in_role("Admins", username="roleadmin")
-    client.force_login(user)
+    force_login_verified(client, user)
     return user
 
 

@@ -17,7 +17,7 @@ import pytest
 from django.contrib.auth.models import Group, Permission
 from django.urls import reverse
 
-from apps.accounts.tests.factories import SuperuserFactory
+from apps.accounts.tests.factories import SuperuserFactory, force_login_verified
 from apps.roles import policy
 from apps.roles.grid import permission_grid
 
@@ -80,7 +80,7 @@ def test_every_grid_checkbox_is_refused_exactly_when_it_is_disabled_and_with_its
     everyone = actors()
     toggled = 0
     for who, actor in everyone.items():
-        client.force_login(actor)
+        force_login_verified(client, actor)
         for group in groups:
             url = reverse("roles:group-detail", args=[group.pk])
             page = html.unescape(client.get(url).content.decode())
@@ -128,7 +128,7 @@ def test_members_and_suggestions_show_the_self_rule_and_the_server_enforces_it(c
     editors = role("Editors")
     for who, actor in actors().items():
         actor.groups.add(editors)
-        client.force_login(actor)
+        force_login_verified(client, actor)
         page = said(client.get(reverse("roles:group-detail", args=[editors.pk])))
         reason = str(policy.why_cannot_change_roles_of(fresh(actor), actor))
         remove = client.post(reverse("roles:member-remove", args=[editors.pk, actor.pk]), **HTMX)
@@ -163,7 +163,7 @@ def test_members_and_suggestions_show_the_self_rule_and_the_server_enforces_it(c
 def test_each_role_on_a_persons_page_is_refused_exactly_when_disabled(client):
     groups = setup_groups()
     for who, actor in actors().items():
-        client.force_login(actor)
+        force_login_verified(client, actor)
         someone = in_role("Viewers")
         for person in (someone, actor):
             url = reverse("roles:user-detail", args=[person.pk])
@@ -196,7 +196,7 @@ def test_each_role_on_a_persons_page_is_refused_exactly_when_disabled(client):
 
 def test_the_pages_themselves_refuse_with_the_rules_sentence(client):
     editor = in_role("Editors")
-    client.force_login(editor)
+    force_login_verified(client, editor)
     roles_page = client.get(reverse("roles:group-list"))
     assert roles_page.status_code == HTTPStatus.FORBIDDEN
     assert str(policy.why_cannot_manage_roles(editor)) in said(roles_page)

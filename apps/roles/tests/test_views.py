@@ -8,7 +8,7 @@ import pytest
 from django.contrib.auth.models import Group
 from django.urls import reverse
 
-from apps.accounts.tests.factories import SuperuserFactory, UserFactory
+from apps.accounts.tests.factories import SuperuserFactory, UserFactory, force_login_verified
 from apps.roles.models import AuditEntry
 from apps.roles.tests.helpers import in_role, perm, role
 
@@ -28,7 +28,7 @@ def toasts(response) -> list[dict]:
 @pytest.fixture
 def roleadmin(client):
     user = in_role("Admins", username="roleadmin")
-    client.force_login(user)
+    force_login_verified(client, user)
     return user
 
 
@@ -45,7 +45,7 @@ def test_anonymous_users_go_to_login(client, url_name):
 
 @pytest.mark.parametrize("role_name", ["Viewers", "Members", "Editors", "Publishers", "Librarians"])
 def test_other_roles_get_403(client, role_name):
-    client.force_login(in_role(role_name))
+    force_login_verified(client, in_role(role_name))
     for url in (
         reverse("roles:group-list"),
         reverse("roles:group-detail", args=[role("Editors").pk]),
@@ -55,13 +55,13 @@ def test_other_roles_get_403(client, role_name):
 
 def test_role_admins_and_superusers_get_in(client, roleadmin):
     assert client.get(reverse("roles:group-list")).status_code == HTTPStatus.OK
-    client.force_login(SuperuserFactory())
+    force_login_verified(client, SuperuserFactory())
     assert client.get(reverse("roles:group-list")).status_code == HTTPStatus.OK
 
 
 def test_navbar_shows_roles_only_to_role_admins(client, roleadmin):
     assert 'href="/roles/"' in client.get("/").text
-    client.force_login(in_role("Editors"))
+    force_login_verified(client, in_role("Editors"))
     assert 'href="/roles/"' not in client.get("/").text
 
 
@@ -348,7 +348,7 @@ def test_a_crafted_column_undo_is_a_400(client, roleadmin, action, permissions):
 def test_column_undo_needs_a_post_and_a_role_admin(client, roleadmin):
     url = reverse("roles:group-permission-column-restore", args=[role("Viewers").pk, "add"])
     assert client.get(url).status_code == HTTPStatus.METHOD_NOT_ALLOWED
-    client.force_login(in_role("Editors"))
+    force_login_verified(client, in_role("Editors"))
     assert client.post(url).status_code == HTTPStatus.FORBIDDEN
     client.logout()
     assert client.post(url)["Location"].startswith("/accounts/login/")
@@ -474,12 +474,12 @@ def test_audit_lists_newest_first_with_filters(client, roleadmin):
 def test_audit_needs_view_audit(client):
     user = UserFactory()
     user.user_permissions.add(perm("manage_roles"))
-    client.force_login(user)
+    force_login_verified(client, user)
     assert client.get(reverse("roles:audit")).status_code == HTTPStatus.FORBIDDEN
 
 
 def test_audit_is_read_only_in_the_admin(client):
-    client.force_login(SuperuserFactory())
+    force_login_verified(client, SuperuserFactory())
     client.post(reverse("roles:group-create"), {"name": "Reviewers"})
     entry = AuditEntry.objects.latest("id")
     assert client.get(reverse("admin:roles_auditentry_changelist")).status_code == HTTPStatus.OK
