@@ -68,6 +68,8 @@ PAGES: dict[str, Callable[[Site], str]] = {
     "accounts:profile": lambda site: reverse("accounts:profile"),
     "accounts:password_change": lambda site: reverse("accounts:password_change"),
     "accounts:sessions": lambda site: reverse("accounts:sessions"),
+    "accounts:two-factor": lambda site: reverse("accounts:two-factor"),
+    "accounts:authenticator-add": lambda site: reverse("accounts:authenticator-add"),
     "accounts:confirm-password": lambda site: reverse("accounts:confirm-password") + "?next=/",
     "bookshelf:book-list": lambda site: reverse("bookshelf:book-list") + "?page=2",
     "bookshelf:book-detail": lambda site: site.book.get_absolute_url(),
@@ -100,6 +102,9 @@ NOT_PAGES = {
     "core:healthz": "plain text for load balancers",
     "core:favicon": "an image",
     "accounts:profile-photo": "an image",
+    "accounts:authenticator-qr": "an image (of the authenticator-add page)",
+    "accounts:login-verify": "the login's second step: e2e/test_two_factor.py walks it",
+    "accounts:email-confirm": "needs a signed link: e2e/test_email_change.py opens it",
     "roles:member-search": "a fragment of the role's page, walked there with ?q=",
 }
 # Pages a signed-in person does not see: the login page sends them home.
