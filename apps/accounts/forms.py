@@ -12,6 +12,8 @@ from django.utils.translation import gettext_lazy as _
 
 from .models import User
 from .photos import clean_profile_photo
+from .two_factor import code_verify, has_two_factor, is_locked_out, report_wrong_code
+from .two_factor_forms import code_field
 
 
 class LoginForm(auth_forms.AuthenticationForm):
@@ -178,22 +180,54 @@ class AdminUserChangeForm(ProfilePhotoFormMixin, auth_forms.UserChangeForm):
 
 
 class ConfirmPasswordForm(forms.Form):
-    """Sudo mode: the signed-in user types their password again."""
+    """Sudo mode: the signed-in user types their password again, or, with two-factor on, a
+    code from their authenticator app or a recovery code (either proves it is them)."""
 
     password = forms.CharField(
         label=_("Your password"),
         strip=False,
+        required=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password", "autofocus": True}),
     )
 
     def __init__(self, *args: Any, request: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.request = request
+        self.with_code = has_two_factor(request.user)
+        if self.with_code:
+            self.fields["code"] = code_field(
+                label=_("Or a code from your authenticator app"),
+                help_text=_("Or one of your recovery codes."),
+            )
 
-    def clean_password(self) -> str:
-        password = self.cleaned_data["password"]
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        password, code = cleaned.get("password"), cleaned.get("code")
         user = self.request.user
-        # Through authenticate(), so django-axes counts and locks out wrong guesses too.
-        if authenticate(self.request, username=user.get_username(), password=password) is None:
-            raise forms.ValidationError(_("That is not your password."), code="wrong_password")
-        return password
+        if password:
+            # Through authenticate(), so django-axes counts and locks out wrong guesses too.
+            if authenticate(self.request, username=user.get_username(), password=password) is None:
+                self.add_error(
+                    "password",
+                    forms.ValidationError(_("That is not your password."), code="wrong_password"),
+                )
+        elif code and self.with_code:
+            if is_locked_out(self.request, user):
+                raise forms.ValidationError(
+                    _("Too many wrong attempts. Try again later."), code="locked_out"
+                )
+            if code_verify(user=user, code=code) is None:
+                report_wrong_code(self.request, user)
+                self.add_error(
+                    "code",
+                    forms.ValidationError(
+                        _("That code is not right, or was used already."), code="wrong_code"
+                    ),
+                )
+        elif self.with_code:
+            raise forms.ValidationError(_("Type your password or a code."), code="required")
+        else:
+            self.add_error(
+                "password", forms.ValidationError(_("This field is required."), code="required")
+            )
+        return cleaned

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth.models import Group, Permission
 from django.core.exceptions import BadRequest
 from django.db import transaction
 
+from apps.accounts.sessions import end_all_sessions
+from apps.accounts.two_factor import must_use_two_factor
 from apps.core.policy import PolicyDenied, enforce
 from apps.core.security import log_event
 
@@ -355,6 +358,11 @@ def user_set_groups(
     return len(add), len(remove)
 
 
+def _fresh(user: Any) -> Any:
+    """The user without the permissions cached on the object passed in."""
+    return type(user)._default_manager.get(pk=user.pk)
+
+
 def _apply_membership(
     *, actor: Any, user: Any, add: list[Group], remove: list[Group], ip: str | None
 ) -> bool:
@@ -366,8 +374,14 @@ def _apply_membership(
     _enforce(why_cannot_change_roles_of(actor, user))
     for group in [*add, *remove]:
         _enforce(why_cannot_change_role(actor, group))
+    was_privileged = bool(remove) and must_use_two_factor(_fresh(user))
     user.groups.add(*add)
     user.groups.remove(*remove)
+    if was_privileged and not must_use_two_factor(_fresh(user)):
+        # Their last privileged role is gone: so are the sessions that held its power (a
+        # fresh sudo mode, a page of the roles grid open). They sign in again as who they
+        # are now. After the commit, so that a refused change signs nobody out.
+        transaction.on_commit(partial(end_all_sessions, user))
     username = user.get_username()
     for group in add:
         _audit_switch(

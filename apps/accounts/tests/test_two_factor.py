@@ -380,3 +380,53 @@ def test_the_full_journey_of_a_role_admin(client):
     assert code_step(client, code_for(key, offset=1))["Location"] == "/roles/"
     assert client.get("/roles/").status_code == HTTPStatus.OK
     assert client.session[SESSION_KEY] == str(user.pk)
+
+
+# --- Sudo mode accepts the second factor -----------------------------------------------------
+
+
+CONFIRM = reverse("accounts:confirm-password")
+
+
+def stale_sudo(client: Client) -> None:
+    session = client.session
+    session["bookshelf_authenticated_at"] = time.time() - 3600
+    session.save()
+
+
+def test_sudo_mode_accepts_an_authenticator_code_or_a_recovery_code(client, pia, enrolled):
+    key, codes = enrolled
+    client.force_login(pia)
+    stale_sudo(client)
+    page = client.get(f"{CONFIRM}?next=/accounts/two-factor/").text
+    assert "Confirm it is you" in page and 'name="code"' in page
+    response = client.post(CONFIRM, {"code": code_for(key), "next": "/accounts/two-factor/"})
+    assert response["Location"] == "/accounts/two-factor/"
+    assert time.time() - client.session["bookshelf_authenticated_at"] < 5
+    stale_sudo(client)
+    response = client.post(CONFIRM, {"code": codes[3], "next": "/accounts/two-factor/"})
+    assert response["Location"] == "/accounts/two-factor/"
+    assert RecoveryCodeDevice.objects.get(user=pia).codes_left() == 9
+
+
+def test_sudo_mode_refuses_a_wrong_or_replayed_code_and_counts_it(client, pia, enrolled):
+    key, _codes = enrolled
+    client.force_login(pia)
+    code = code_for(key)
+    client.post(CONFIRM, {"code": code})
+    stale_sudo(client)
+    response = client.post(CONFIRM, {"code": code}, REMOTE_ADDR=CLIENT_IP)  # replayed
+    assert response.status_code == HTTPStatus.OK
+    assert "used already" in response.text
+    assert AccessAttempt.objects.get().failures_since_start == 1
+    assert time.time() - client.session["bookshelf_authenticated_at"] > 3000
+    response = client.post(CONFIRM, {})
+    assert "Type your password or a code." in response.text
+
+
+def test_without_two_factor_sudo_mode_asks_for_the_password_only(client, pia):
+    client.force_login(pia)
+    page = client.get(CONFIRM).text
+    assert "Confirm your password" in page and 'name="code"' not in page
+    response = client.post(CONFIRM, {"code": "123456"})
+    assert "This field is required." in response.text

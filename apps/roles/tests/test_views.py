@@ -596,3 +596,33 @@ def test_with_debug_on_a_junk_id_is_still_a_toast_not_the_debug_page(client, rol
     assert response.status_code == HTTPStatus.BAD_REQUEST
     assert response["HX-Retarget"] == "#toasts"
     assert "<html" not in response.text
+
+
+# --- Losing the last privileged role ---------------------------------------------------------
+
+
+def test_removing_someones_last_privileged_role_signs_them_out_everywhere(
+    client, roleadmin, django_capture_on_commit_callbacks
+):
+    from django.contrib.auth import SESSION_KEY
+    from django.test import Client
+
+    colleague = UserFactory(username="colleague")
+    colleague.groups.add(role("Admins"), role("Editors"))
+    theirs = Client()
+    force_login_verified(theirs, colleague)
+    editor = UserFactory(username="plain-editor")
+    editor.groups.add(role("Editors"), role("Publishers"))
+    editors_browser = Client()
+    editors_browser.force_login(editor)
+
+    # An unprivileged role less changes nothing about sessions.
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("roles:member-remove", args=[role("Publishers").pk, editor.pk]))
+    assert SESSION_KEY in editors_browser.session
+    # The last privileged one (Admins) ends every session of theirs, at once.
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("roles:member-remove", args=[role("Admins").pk, colleague.pk]))
+    assert not colleague.groups.filter(name="Admins").exists()
+    assert SESSION_KEY not in theirs.session
+    assert SESSION_KEY in client.session  # the admin who did it stays
