@@ -167,6 +167,9 @@ class ProfileView(LoginRequiredMixin, UpdateView):
         # navbar shows while the form is re-rendered with its errors.
         return User.objects.get(pk=self.request.user.pk or 0)  # signed in: LoginRequired
 
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        return super().get_context_data(two_factor_on=has_two_factor(self.request.user), **kwargs)
+
     def get_form_kwargs(self) -> dict[str, Any]:
         return {
             **super().get_form_kwargs(),

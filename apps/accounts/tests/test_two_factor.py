@@ -430,3 +430,12 @@ def test_without_two_factor_sudo_mode_asks_for_the_password_only(client, pia):
     assert "Confirm your password" in page and 'name="code"' not in page
     response = client.post(CONFIRM, {"code": "123456"})
     assert "This field is required." in response.text
+
+
+def test_the_profile_and_the_user_menu_lead_to_two_factor(client, pia):
+    client.force_login(pia)
+    page = client.get(reverse("accounts:profile")).text
+    assert f'href="{OVERVIEW}">Set up</a>' in page
+    assert page.count(f'href="{OVERVIEW}"') == 2  # the profile's section and the user menu
+    enrol(client)
+    assert f'href="{OVERVIEW}">Manage factors</a>' in client.get(reverse("accounts:profile")).text
