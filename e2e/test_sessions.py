@@ -36,6 +36,8 @@ def test_a_browser_signs_another_out_by_keyboard_and_focus_lands_on_the_heading(
     page.keyboard.press("Enter")
     expect(toast(page, "That session is signed out.")).to_be_visible()
     expect(rows).to_have_count(1)
+    # Nobody else to sign out: the button for "everywhere else" went with the last row.
+    expect(page.get_by_role("button", name="Sign out everywhere else")).to_have_count(0)
     htmx_settled(page)
     # The row went: focus is on the page's heading, not lost to <body>.
     expect(page.get_by_role("heading", name="Your sessions")).to_be_focused()

@@ -108,6 +108,10 @@ def end_other_sessions(user: Any, current_key: str | None) -> int:
     return _delete(others)
 
 
+def has_other_sessions(user: Any, current_key: str | None) -> bool:
+    return Session.objects.filter(user_id=user.pk).exclude(session_key=current_key or "").exists()
+
+
 def end_all_sessions(user: Any) -> int:
     """Sign the user out everywhere (deactivated, or their password reset)."""
     return _delete(Session.objects.filter(user_id=user.pk))

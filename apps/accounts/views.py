@@ -13,7 +13,7 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.contrib.messages.views import SuccessMessageMixin
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
-from django.shortcuts import get_object_or_404
+from django.shortcuts import get_object_or_404, render
 from django.urls import reverse, reverse_lazy
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
@@ -44,6 +44,7 @@ from .sessions import (
     end_other_sessions,
     end_session,
     find_session,
+    has_other_sessions,
     public_id,
     sessions_of,
     why_cannot_end,
@@ -276,7 +277,9 @@ class EndSessionView(LoginRequiredMixin, View):
             log_event("session_ended", request)
             messages.success(request, _("That session is signed out."))
         if is_htmx(request):
-            return HttpResponse("")
+            if has_other_sessions(request.user, request.session.session_key):
+                return HttpResponse("")  # the row goes (the swap replaces it with nothing)
+            return render(request, "accounts/sessions.html#nothing-else-to-end")
         return HttpResponseRedirect(reverse("accounts:sessions"))
 
 

@@ -114,9 +114,22 @@
   // A row swapped for nothing (a delete) leaves the page after its fade-out; htmx fires
   // afterSwap on the detached row, out of reach of these listeners, so the removal itself
   // is watched, with the neighbours read while the row is still there.
+  // "Nothing" may come with out-of-band swaps for elsewhere on the page (the sessions page
+  // drops "Sign out everywhere else" with the last other session): still nothing for the row.
+  function isNothingForTheTarget(response) {
+    if (response.trim() === "") return true;
+    const body = new DOMParser().parseFromString(response, "text/html").body; // inert
+    return [...body.childNodes].every((node) =>
+      node.nodeType === Node.ELEMENT_NODE
+        ? node.hasAttribute("hx-swap-oob")
+        : node.textContent.trim() === "",
+    );
+  }
+
   document.addEventListener("htmx:beforeSwap", (event) => {
     const row = event.detail.target;
-    if (!(row instanceof HTMLTableRowElement) || event.detail.serverResponse !== "") return;
+    if (!(row instanceof HTMLTableRowElement)) return;
+    if (!isNothingForTheTarget(event.detail.serverResponse || "")) return;
     const body = row.parentElement;
     if (!body) return;
     const next = row.nextElementSibling;

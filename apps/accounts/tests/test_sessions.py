@@ -83,7 +83,8 @@ def test_signing_out_another_session_ends_it_at_once(pia):
 def test_under_htmx_the_row_goes_and_a_toast_says_so(pia):
     laptop = browser(pia, FIREFOX)
     browser(pia, IPHONE)
-    phone_session = Session.objects.get(user=pia, user_agent=IPHONE)
+    browser(pia, IPHONE, "198.51.100.8")
+    phone_session, tablet_session = Session.objects.filter(user=pia, user_agent=IPHONE)
     response = laptop.post(
         reverse("accounts:session-end", args=[public_id(phone_session)]), HTTP_HX_REQUEST="true"
     )
@@ -91,6 +92,11 @@ def test_under_htmx_the_row_goes_and_a_toast_says_so(pia):
     assert response.text == ""  # the row is swapped for nothing
     assert toasts(response) == ["That session is signed out."]
     assert not Session.objects.filter(pk=phone_session.pk).exists()
+    # The last other one: "Sign out everywhere else" goes too (an out-of-band delete).
+    response = laptop.post(
+        reverse("accounts:session-end", args=[public_id(tablet_session)]), HTTP_HX_REQUEST="true"
+    )
+    assert response.text == '<div id="sessions-end-others" hx-swap-oob="delete"></div>'
 
 
 def test_nobody_ends_someone_elses_session_nor_the_one_in_use_from_the_list(pia):
