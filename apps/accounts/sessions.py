@@ -11,11 +11,13 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.sessions.exceptions import SessionInterrupted
 from django.core.cache import caches
 from django.db import transaction
 from django.db.models.signals import post_save
 from django.dispatch import receiver
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import resolve_url
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.translation import gettext_lazy as _
@@ -38,6 +40,22 @@ class SessionMiddleware(QSessionsMiddleware):
             user_agent=request.headers.get("User-Agent") or None,
             session_key=request.COOKIES.get(settings.SESSION_COOKIE_NAME),
         )
+
+    def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
+        try:
+            return super().process_response(request, response)
+        except SessionInterrupted:
+            # The session was ended while this request ran: an admin deactivated their own
+            # account (which signs the user out everywhere), or it was signed out from
+            # another browser. Django answers 400; they are signed out, so the login page.
+            redirect = HttpResponseRedirect(resolve_url(settings.LOGIN_URL))
+            redirect.delete_cookie(
+                settings.SESSION_COOKIE_NAME,
+                path=settings.SESSION_COOKIE_PATH,
+                domain=settings.SESSION_COOKIE_DOMAIN,
+                samesite=settings.SESSION_COOKIE_SAMESITE,
+            )
+            return redirect
 
 
 def device_label(session: Session) -> str:

@@ -228,3 +228,37 @@ def test_a_new_user_or_loaddata_does_not_reach_for_sessions(django_assert_num_qu
 
     with django_assert_num_queries(1):  # the INSERT only
         User.objects.create(username="new", email="new@example.org", is_active=False)
+
+
+def test_an_admin_who_deactivates_their_own_account_lands_on_the_login_page(client):
+    from apps.accounts.tests.factories import SuperuserFactory, force_login_verified
+
+    boss = SuperuserFactory(username="boss")
+    force_login_verified(client, boss)
+    url = reverse("admin:accounts_user_change", args=[boss.pk])
+    form = client.get(url).context["adminform"].form
+    data = {
+        name: value
+        for name, value in form.initial.items()
+        if value is not None and name not in {"password", "groups", "user_permissions"}
+    }
+    data.update(
+        is_active="",
+        is_staff="on",
+        is_superuser="on",
+        date_joined_0=boss.date_joined.strftime("%Y-%m-%d"),
+        date_joined_1=boss.date_joined.strftime("%H:%M:%S"),
+        last_login_0="",
+        last_login_1="",
+    )
+    data.pop("is_active")
+    data.pop("date_joined", None)
+    data.pop("last_login", None)
+    data.pop("profile_photo", None)
+    data.pop("date_of_birth", None)
+    response = client.post(url, data)
+    boss.refresh_from_db()
+    assert not boss.is_active, response.context["adminform"].form.errors if response.context else ""
+    assert response.status_code == HTTPStatus.FOUND  # not Django's 400
+    assert response["Location"] == reverse("accounts:login")
+    assert not Session.objects.filter(user=boss).exists()
