@@ -53,7 +53,6 @@ class SessionMiddleware(QSessionsMiddleware):
                 settings.SESSION_COOKIE_NAME,
                 path=settings.SESSION_COOKIE_PATH,
                 domain=settings.SESSION_COOKIE_DOMAIN,
-                samesite=settings.SESSION_COOKIE_SAMESITE,
             )
             return redirect
 
