@@ -12,6 +12,7 @@ from http import HTTPStatus
 
 import pytest
 from axes.models import AccessAttempt
+from django.conf import settings
 from django.contrib.auth.models import Group, Permission
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
@@ -80,6 +81,16 @@ ACCESS: dict[str, Rule] = {
     "accounts:authenticator-rename": Rule(SIGNED_IN, ("post",), post_only=True),
     "accounts:authenticator-remove": Rule(SIGNED_IN, ("post",), post_only=True),
     "accounts:recovery-codes": Rule(SIGNED_IN, ("post",), post_only=True),
+    # Passkeys: JSON views for the pages' scripts. Adding one is for the signed-in (and
+    # answers 400 here: the test client's http://testserver is no place for passkeys); the
+    # login's step is anyone's, and without a password just typed answers 400 as well.
+    "accounts:passkey-register-begin": Rule(SIGNED_IN, ("post",), post_only=True),
+    "accounts:passkey-register-complete": Rule(SIGNED_IN, ("post",), post_only=True),
+    "accounts:passkey-login-begin": Rule(PUBLIC, ("post",), post_only=True),
+    "accounts:passkey-login-complete": Rule(PUBLIC, ("post",), post_only=True),
+    "accounts:passkey-jsi18n": Rule(PUBLIC),
+    "accounts:passkey-rename": Rule(SIGNED_IN, ("post",), post_only=True),
+    "accounts:passkey-remove": Rule(SIGNED_IN, ("post",), post_only=True),
     "accounts:session-end": Rule(SIGNED_IN, ("post",), post_only=True),
     "accounts:sessions-end-others": Rule(SIGNED_IN, ("post",), post_only=True),
     # The public catalogue (BOOKSHELF_PUBLIC_CATALOGUE on, the default).
@@ -249,7 +260,12 @@ def url_for(name: str) -> str:
         kwargs = {"filename": "none.png"}
     if name == "accounts:email-confirm":
         kwargs = {"token": "not-a-signed-token"}  # a dead link: answered, never a 500
-    if name in {"accounts:authenticator-rename", "accounts:authenticator-remove"}:
+    if name in {
+        "accounts:authenticator-rename",
+        "accounts:authenticator-remove",
+        "accounts:passkey-rename",
+        "accounts:passkey-remove",
+    }:
         kwargs = {"pk": 0}  # nobody's: a 404
     if name == "accounts:session-end":
         kwargs = {"session_id": "0" * 32}
@@ -306,3 +322,52 @@ def test_access_rule_holds(client, name, kind):
         assert_outcome(response, rule=rule, allowed=allowed, anonymous=user is None, name=name)
         # Whatever the outcome, the response carries the security headers and strict CSP.
         assert_security_headers(response)
+
+
+# --- Privileged pages need a second factor ----------------------------------------------------
+
+PRIVILEGED_ROWS = [
+    name
+    for name in ROWS
+    if name.split(":")[0] in settings.BOOKSHELF_TWO_FACTOR_NAMESPACES
+    and ACCESS[name].needs != PUBLIC
+]
+# Who must use two-factor (apps.accounts.two_factor.must_use_two_factor): a superuser, a
+# member of a role marked requires_two_factor, and someone given roles.manage_roles directly.
+MUST_USE_TWO_FACTOR = ["superuser", "Admins", "manage_roles"]
+
+
+def privileged_persona(kind: str):
+    if kind == "manage_roles":
+        user = UserFactory(username="keyholder", is_staff=True)
+        user.user_permissions.add(Permission.objects.get(codename="manage_roles"))
+        return user
+    return make_persona(kind)
+
+
+def test_the_privileged_namespaces_are_in_the_table():
+    assert {name.split(":")[0] for name in PRIVILEGED_ROWS} == {"roles", "admin"}
+
+
+@pytest.mark.parametrize("name", PRIVILEGED_ROWS)
+@pytest.mark.parametrize("kind", MUST_USE_TWO_FACTOR)
+def test_every_privileged_url_sends_those_without_a_factor_to_enrolment(client, name, kind):
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    user = privileged_persona(kind)
+    client.force_login(user)  # signed in with the password only, no factor yet
+    url = url_for(name)
+    for method in (
+        ("get", "post") if ACCESS[name].post_only or "post" in ACCESS[name].methods else ("get",)
+    ):
+        response = getattr(client, method)(url)
+        assert response.status_code == HTTPStatus.FOUND, (name, method, response.status_code)
+        assert response["Location"].startswith(reverse("accounts:two-factor") + "?next="), (
+            name,
+            method,
+        )
+    # Once enrolled (a session verified by the factor), the same user gets through.
+    TOTPDevice.objects.create(user=user, name="Phone", confirmed=True)
+    force_login_verified(client, user)
+    response = client.get(url)
+    assert not response.get("Location", "").startswith(reverse("accounts:two-factor")), name
