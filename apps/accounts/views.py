@@ -39,6 +39,7 @@ from .email_change import (
 )
 from .forms import ConfirmPasswordForm, LoginForm, ProfileForm
 from .models import User
+from .notices import security_notice
 from .sessions import (
     device_label,
     end_other_sessions,
@@ -105,6 +106,7 @@ class PasswordChangeView(SuccessMessageMixin, auth_views.PasswordChangeView):
         # also leave the sessions page.
         end_other_sessions(self.request.user, self.request.session.session_key)
         log_event("password_changed", self.request)
+        security_notice(request=self.request, user=self.request.user, what="password_changed")
         return response
 
 
@@ -125,6 +127,7 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
         # this browser's, which (if it is theirs) is flushed rather than deleted under the
         # request's feet (the middleware would fail to save it: a 400).
         end_other_sessions(form.user, self.request.session.session_key)
+        security_notice(request=self.request, user=form.user, what="password_reset")
         if str(self.request.session.get(SESSION_KEY)) == str(form.user.pk):
             self.request.session.flush()
         return response

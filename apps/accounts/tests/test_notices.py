@@ -1,0 +1,67 @@
+"""Security notices (OWASP ASVS 2.2.3, 2.5.5): a change to how an account signs in is mailed
+to its address, with where it came from and the way back."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.core import mail
+from django.urls import reverse
+
+from apps.accounts.tests.factories import DEFAULT_PASSWORD, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+NEW_PASSWORD = "a-new-and-long-passphrase"
+
+
+@pytest.fixture
+def pia():
+    return UserFactory(username="pia", email="pia@example.org")
+
+
+def test_a_password_change_is_announced_with_where_it_came_from(
+    client, pia, django_capture_on_commit_callbacks
+):
+    client.force_login(pia)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(
+            reverse("accounts:password_change"),
+            {
+                "old_password": DEFAULT_PASSWORD,
+                "new_password1": NEW_PASSWORD,
+                "new_password2": NEW_PASSWORD,
+            },
+            REMOTE_ADDR="192.0.2.44",
+            HTTP_USER_AGENT="Firefox/133.0",
+        )
+    [notice] = mail.outbox
+    assert notice.to == ["pia@example.org"]
+    assert notice.subject == "Bookshelf: Your password was changed"
+    assert "From: 192.0.2.44" in notice.body and "Firefox/133.0" in notice.body
+    assert "http://testserver/accounts/password/reset/" in notice.body
+
+
+def test_a_refused_password_change_announces_nothing(
+    client, pia, django_capture_on_commit_callbacks
+):
+    client.force_login(pia)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(
+            reverse("accounts:password_change"),
+            {"old_password": "wrong", "new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD},
+        )
+    assert mail.outbox == []
+
+
+def test_a_password_reset_is_announced(client, pia, django_capture_on_commit_callbacks):
+    client.post(reverse("accounts:password_reset"), {"email": pia.email})
+    link = re.search(r"http://testserver(/accounts/password/reset/\S+/)", mail.outbox[0].body)
+    form_page = client.get(link.group(1), follow=True)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(
+            form_page.redirect_chain[-1][0],
+            {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD},
+        )
+    assert [m.subject for m in mail.outbox[1:]] == ["Bookshelf: Your password was reset"]
