@@ -103,6 +103,7 @@ NOT_PAGES = {
     "core:favicon": "an image",
     "accounts:profile-photo": "an image",
     "accounts:authenticator-qr": "an image (of the authenticator-add page)",
+    "accounts:passkey-jsi18n": "a script (the passkey buttons' translations)",
     "accounts:login-verify": "the login's second step: e2e/test_two_factor.py walks it",
     "accounts:email-confirm": "needs a signed link: e2e/test_email_change.py opens it",
     "roles:member-search": "a fragment of the role's page, walked there with ?q=",

@@ -105,3 +105,14 @@ class RecoveryCodesAdmin(AuthenticatorAdmin):
     list_display = ["user", "created_at", "last_used_at"]
     fields = ["user", "created_at", "last_used_at"]
     readonly_fields = ["user", "created_at", "last_used_at"]
+
+
+# Passkeys: django-otp-webauthn registers no admin; this one lists them like the
+# authenticators above (no key material, no credential ids), so that an administrator can
+# remove a lost one. They are added by their owner in the browser, never here.
+from .passkeys import WebAuthnCredential  # noqa: E402
+
+
+@admin.register(WebAuthnCredential)
+class PasskeyAdmin(AuthenticatorAdmin):
+    pass

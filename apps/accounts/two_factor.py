@@ -3,9 +3,10 @@ recovery codes, the login's second step, and the middleware that keeps privilege
 behind it.
 
 The factors are django-otp devices: authenticator apps (``TOTPDevice``: replay protection
-in ``last_t``, throttling in the database), passkeys (django-otp-webauthn) and our hashed
-recovery codes (``RecoveryCodeDevice``). Recovery codes are a way back in, not a factor of
-their own: a user "has two-factor" when they have an authenticator or a passkey.
+in ``last_t``, throttling in the database), passkeys and security keys (django-otp-webauthn's
+``WebAuthnCredential``; apps/accounts/passkeys.py) and our hashed recovery codes
+(``RecoveryCodeDevice``). Recovery codes are a way back in, not a factor of their own: a
+user "has two-factor" when they have an authenticator or a passkey.
 """
 
 from __future__ import annotations
@@ -23,9 +24,10 @@ import qrcode.image.svg
 from axes.handlers.proxy import AxesProxyHandler
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import logout
+from django.contrib.auth import login, logout
 from django.contrib.auth.signals import user_login_failed
 from django.db import transaction
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponseRedirect
 from django.http.response import HttpResponseBase
 from django.urls import reverse
@@ -43,6 +45,7 @@ from apps.core.security import log_event
 from apps.roles.definitions import MANAGE_ROLES, ROLES
 
 from .models import RecoveryCode, RecoveryCodeDevice, User
+from .passkeys import WebAuthnCredential
 from .recovery_codes import (
     CODES_PER_SET,
     looks_like_recovery_code,
@@ -80,20 +83,53 @@ def must_use_two_factor(user: Any) -> bool:
     return user.groups.filter(name__in=privileged_role_names()).exists()
 
 
-def factors_of(user: Any) -> list[Device]:
-    """The user's confirmed second factors (not the recovery codes), oldest first."""
+def authenticators_of(user: Any) -> list[TOTPDevice]:
     return list(TOTPDevice.objects.filter(user=user, confirmed=True).order_by("created_at", "pk"))
 
 
+def passkeys_of(user: Any) -> list[Device]:
+    return list(
+        WebAuthnCredential.objects.filter(user=user, confirmed=True).order_by("created_at", "pk")
+    )
+
+
+def factors_of(user: Any) -> list[Device]:
+    """The user's confirmed second factors (not the recovery codes), oldest first: one query
+    for the authenticators, one for the passkeys."""
+    return sorted(
+        [*authenticators_of(user), *passkeys_of(user)],
+        key=lambda device: (device.created_at, type(device).__name__, device.pk),
+    )
+
+
+def _factor_ids(user: Any) -> QuerySet[Any]:
+    """The ids of the user's confirmed factors of every kind, as one query (a UNION)."""
+    return (
+        TOTPDevice.objects.filter(user=user, confirmed=True)
+        .values("pk")
+        .union(WebAuthnCredential.objects.filter(user=user, confirmed=True).values("pk"), all=True)
+    )
+
+
 def has_two_factor(user: Any) -> bool:
-    return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+    return _factor_ids(user).exists()
 
 
-def why_cannot_remove_factor(user: Any, device: Device) -> str | None:
-    """A user who must have a second factor keeps at least one."""
+def has_passkey(user: Any) -> bool:
+    return WebAuthnCredential.objects.filter(user=user, confirmed=True).exists()
+
+
+def why_cannot_remove_factor(
+    user: Any, device: Device, *, required: bool | None = None, count: int | None = None
+) -> str | None:
+    """A user who must have a second factor keeps at least one (of any kind). ``required``
+    and ``count``, when the caller knows them already (a page listing every factor):
+    ``must_use_two_factor(user)`` and how many factors the user has."""
     if device.user_id != user.pk:
         return _("That is not one of your factors.")
-    if must_use_two_factor(user) and len(factors_of(user)) <= 1:
+    if required is None:
+        required = must_use_two_factor(user)
+    if required and (count if count is not None else _factor_ids(user).count()) <= 1:
         return _(
             "Your account can change what other people may do, so it keeps at least one "
             "second factor. Add another one before removing this one."
@@ -173,6 +209,27 @@ def authenticator_add(
     return device
 
 
+# --- Passkeys and security keys (WebAuthn) ---------------------------------------------------
+
+
+def passkey_add(
+    *, request: HttpRequest, user: Any, helper: Any, state: dict[str, Any], data: Any
+) -> Device:
+    """Verifies the browser's answer to a passkey registration (``helper``: the library's
+    WebAuthnHelper for this request; ``state``: the challenge it sent) and keeps the passkey.
+    Raises py_webauthn's errors when the answer does not verify (nothing is saved). As with
+    an authenticator, the first factor of an account signs out its other sessions."""
+    with transaction.atomic():
+        first = not has_two_factor(user)
+        # The credential and its attestation, both or neither.
+        device = helper.register_complete(user=user, state=state, data=data)
+    mark_session_verified(request, device)
+    if first:
+        end_other_sessions(user, request.session.session_key)
+    log_event("two_factor_added", request, kind="passkey")
+    return device
+
+
 def factor_rename(*, user: Any, device: Device, name: str) -> None:
     if device.user_id != user.pk:
         raise PermissionError(_("That is not one of your factors."))
@@ -222,12 +279,13 @@ def recovery_codes_left(user: Any) -> int | None:
 
 def code_verify(*, user: Any, code: str) -> Device | None:
     """The device that accepts ``code``: six digits go to the authenticators, anything
-    shaped like a recovery code to those. Each device throttles its own wrong codes, and an
-    authenticator's code is refused at or before the last time step it accepted (no replay).
+    shaped like a recovery code to those (passkeys take no codes). Each device throttles its
+    own wrong codes, and an authenticator's code is refused at or before the last time step
+    it accepted (no replay).
     """
     code = code.strip().replace(" ", "")
     if code.isdigit() and len(code) == TOTP_DIGITS:
-        devices: list[Device] = factors_of(user)
+        devices: list[Device] = list(authenticators_of(user))
     elif looks_like_recovery_code(code):
         devices = list(RecoveryCodeDevice.objects.filter(user=user))
     else:
@@ -296,6 +354,16 @@ def pending_login_clear(request: HttpRequest) -> None:
     request.session.pop(PENDING_LOGIN, None)
 
 
+def login_complete(request: HttpRequest, pending: PendingLogin, device: Device) -> str:
+    """The second factor passed (a code, or a passkey): the pending user is logged in, in a
+    session verified by ``device``. Returns where they were going. The one way out of the
+    second step, whichever factor was used."""
+    pending_login_clear(request)
+    login(request, pending.user, backend=pending.backend)
+    mark_session_verified(request, device)
+    return pending.next_url or reverse("core:home")
+
+
 # --- Privileged pages -------------------------------------------------------------------------
 
 
@@ -350,8 +418,8 @@ class TwoFactorRequiredMiddleware:
                 request,
                 _(
                     "Your account can change what other people may do, so it needs a second "
-                    "factor: a code from an authenticator app on your phone, as well as your "
-                    "password. Set one up here; it takes a minute."
+                    "factor as well as your password: a code from an authenticator app on your "
+                    "phone, or a passkey. Set one up here; it takes a minute."
                 ),
             )
             target = enrolment_url(back_to)

@@ -56,13 +56,16 @@ class AuthenticatorAddForm(FactorNameForm):
 
 
 class SecondFactorForm(forms.Form):
-    """The login's second step."""
+    """The login's second step. ``with_authenticator``: whether the user has an
+    authenticator app; someone with passkeys only types a recovery code here."""
 
     code = code_field(
         label=_("Code"),
         help_text=_("The 6-digit code from your authenticator app, or one of your recovery codes."),
     )
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, with_authenticator: bool = True, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["code"].widget.attrs["autofocus"] = True
+        if not with_authenticator:
+            self.fields["code"].help_text = _("One of your recovery codes.")

@@ -47,6 +47,43 @@ urlpatterns = [
         two_factor_views.RecoveryCodesGenerateView.as_view(),
         name="recovery-codes",
     ),
+    # Passkeys: the JSON views django-otp-webauthn's scripts call (ours, by subclassing its
+    # own; its urls module is not included), the scripts' translations, and the list's forms.
+    path(
+        "two-factor/passkeys/register/begin/",
+        two_factor_views.PasskeyRegisterBeginView.as_view(),
+        name="passkey-register-begin",
+    ),
+    path(
+        "two-factor/passkeys/register/complete/",
+        two_factor_views.PasskeyRegisterCompleteView.as_view(),
+        name="passkey-register-complete",
+    ),
+    path(
+        "login/verify/passkey/begin/",
+        two_factor_views.PasskeyLoginBeginView.as_view(),
+        name="passkey-login-begin",
+    ),
+    path(
+        "login/verify/passkey/complete/",
+        two_factor_views.PasskeyLoginCompleteView.as_view(),
+        name="passkey-login-complete",
+    ),
+    path(
+        "two-factor/passkeys/jsi18n.js",
+        two_factor_views.PasskeyScriptCatalogView.as_view(),
+        name="passkey-jsi18n",
+    ),
+    path(
+        "two-factor/passkeys/<int:pk>/rename/",
+        two_factor_views.PasskeyRenameView.as_view(),
+        name="passkey-rename",
+    ),
+    path(
+        "two-factor/passkeys/<int:pk>/remove/",
+        two_factor_views.PasskeyRemoveView.as_view(),
+        name="passkey-remove",
+    ),
     path("password/change/", views.PasswordChangeView.as_view(), name="password_change"),
     path("confirm-password/", views.ConfirmPasswordView.as_view(), name="confirm-password"),
     path("password/reset/", views.PasswordResetView.as_view(), name="password_reset"),

@@ -89,10 +89,12 @@ INSTALLED_APPS = [
     "csp",
     "template_partials.apps.SimpleAppConfig",
     "axes",
-    # Second factors: django-otp's devices, its TOTP plugin (authenticator apps) and our
-    # recovery codes (apps.accounts.models.RecoveryCodeDevice).
+    # Second factors: django-otp's devices, its TOTP plugin (authenticator apps), passkeys
+    # and security keys (django-otp-webauthn) and our recovery codes
+    # (apps.accounts.models.RecoveryCodeDevice).
     "django_otp",
     "django_otp.plugins.otp_totp",
+    "django_otp_webauthn",
     "rules",  # object-level permissions: the apps' policy modules register their rules
 ]
 
@@ -267,6 +269,19 @@ BOOKSHELF_TWO_FACTOR_LOGIN_SECONDS = 5 * 60
 # URL namespaces that only a session verified by a second factor reaches, for the users who
 # must have one (apps.accounts.two_factor.must_use_two_factor): role management and the admin.
 BOOKSHELF_TWO_FACTOR_NAMESPACES = ["roles", "admin"]
+# Passkeys (django-otp-webauthn) are a second factor only: a passkey never replaces the
+# password (apps/accounts/two_factor_views.py serves its ceremonies for the pending login).
+OTP_WEBAUTHN_ALLOW_PASSWORDLESS_LOGIN = False
+OTP_WEBAUTHN_RP_NAME = "Bookshelf"  # some browsers show it when a passkey is made
+# The relying party is the host the browser asked for, and the origin a passkey's answers
+# must come from is the page's own (apps/accounts/passkeys.py): localhost on any port in
+# dev and the browser tests, the site's name behind HTTPS in production, each checked
+# against ALLOWED_HOSTS by Django. A fixed list of origins cannot follow the live server's
+# random port, so our helper ignores the library's; its system check still wants one (this
+# would be a developer's runserver on localhost).
+OTP_WEBAUTHN_RP_ID_CALLABLE = "apps.accounts.passkeys.relying_party_id"
+OTP_WEBAUTHN_HELPER_CLASS = "apps.accounts.passkeys.WebAuthnHelper"
+OTP_WEBAUTHN_ALLOWED_ORIGINS = ["http://localhost:8000"]
 
 # --- Internationalisation -----------------------------------------------------------------
 LANGUAGE_CODE = "en"
@@ -317,8 +332,12 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 CSP_REPORT_PATH = "/csp-report/"
-# Nothing here uses these browser features; deny them to every frame and script.
+# Nothing here uses these browser features; deny them to every frame and script. Passkeys
+# (WebAuthn) are for our own pages only, never a frame's.
 PERMISSIONS_POLICY: dict[str, list[str]] = {
+    "publickey-credentials-create": ["self"],
+    "publickey-credentials-get": ["self"],
+} | {
     feature: []
     for feature in [
         "accelerometer",
@@ -334,7 +353,6 @@ PERMISSIONS_POLICY: dict[str, list[str]] = {
         "midi",
         "payment",
         "picture-in-picture",
-        "publickey-credentials-get",
         "screen-wake-lock",
         "sync-xhr",
         "usb",
