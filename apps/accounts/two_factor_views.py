@@ -104,9 +104,9 @@ class FactorRow:
     remove_url: str
 
 
-def factor_rows(user: Any) -> list[FactorRow]:
+def factor_rows(user: Any, *, required: bool) -> list[FactorRow]:
+    """``required``: must_use_two_factor(user), which the page asks anyway."""
     factors = two_factor.factors_of(user)
-    required = two_factor.must_use_two_factor(user)
     rows = []
     for device in factors:
         passkey = isinstance(device, WebAuthnCredential)
@@ -137,9 +137,10 @@ class TwoFactorView(LoginRequiredMixin, TemplateView):
         here = reverse("accounts:two-factor")
         if next_url:
             here += f"?{urlencode({'next': next_url})}"
+        required = two_factor.must_use_two_factor(user)
         return super().get_context_data(
-            factors=factor_rows(user),
-            required=two_factor.must_use_two_factor(user),
+            factors=factor_rows(user, required=required),
+            required=required,
             codes_left=two_factor.recovery_codes_left(user),
             next=next_url,
             passkeys_available=passkeys_available(request),
