@@ -45,6 +45,7 @@ from apps.core.security import log_event
 from apps.roles.definitions import MANAGE_ROLES, ROLES
 
 from .models import RecoveryCode, RecoveryCodeDevice, User
+from .notices import security_notice
 from .passkeys import WebAuthnCredential
 from .recovery_codes import (
     CODES_PER_SET,
@@ -202,11 +203,26 @@ def authenticator_add(
             last_t=totp.t(),  # the enrolment code cannot be used again to log in
         )
     del request.session[PENDING_SECRET]
+    factor_added(request=request, user=user, device=device, first=first, kind="authenticator")
+    return device
+
+
+def factor_added(
+    *, request: HttpRequest, user: Any, device: Device, first: bool, kind: str
+) -> None:
+    """After a factor is kept: this session counts as verified by it; the first factor of an
+    account signs out its other sessions (any of them may have been opened with a stolen
+    password); the owner is told by mail."""
     mark_session_verified(request, device)
     if first:
         end_other_sessions(user, request.session.session_key)
-    log_event("two_factor_added", request, kind="authenticator")
-    return device
+    log_event("two_factor_added", request, kind=kind)
+    security_notice(
+        request=request,
+        user=user,
+        what="two_factor_on" if first else "factor_added",
+        detail=device.name,
+    )
 
 
 # --- Passkeys and security keys (WebAuthn) ---------------------------------------------------
@@ -223,10 +239,7 @@ def passkey_add(
         first = not has_two_factor(user)
         # The credential and its attestation, both or neither.
         device = helper.register_complete(user=user, state=state, data=data)
-    mark_session_verified(request, device)
-    if first:
-        end_other_sessions(user, request.session.session_key)
-    log_event("two_factor_added", request, kind="passkey")
+    factor_added(request=request, user=user, device=device, first=first, kind="passkey")
     return device
 
 
@@ -245,9 +258,16 @@ def factor_remove(*, request: HttpRequest, user: Any, device: Device) -> None:
         if refusal:
             raise PermissionError(refusal)
         device.delete()
-        if not has_two_factor(user):
+        off = not has_two_factor(user)
+        if off:
             RecoveryCodeDevice.objects.filter(user=user).delete()
     log_event("two_factor_removed", request)
+    security_notice(
+        request=request,
+        user=user,
+        what="two_factor_off" if off else "factor_removed",
+        detail=device.name,
+    )
 
 
 # --- Recovery codes ------------------------------------------------------------------------
@@ -361,6 +381,13 @@ def login_complete(request: HttpRequest, pending: PendingLogin, device: Device) 
     pending_login_clear(request)
     login(request, pending.user, backend=pending.backend)
     mark_session_verified(request, device)
+    if isinstance(device, RecoveryCodeDevice):
+        security_notice(
+            request=request,
+            user=pending.user,
+            what="recovery_code_used",
+            detail=_("%(left)s left") % {"left": recovery_codes_left(pending.user) or 0},
+        )
     return pending.next_url or reverse("core:home")
 
 

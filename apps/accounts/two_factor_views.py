@@ -51,6 +51,7 @@ from apps.core.sudo import SudoRequiredMixin, confirm_password_url, sudo_is_fres
 
 from . import two_factor
 from .models import RecoveryCodeDevice
+from .notices import security_notice
 from .passkeys import (
     LockedOut,
     NoPendingLogin,
@@ -278,6 +279,7 @@ class RecoveryCodesGenerateView(LoginRequiredMixin, SudoRequiredMixin, View):
         first = two_factor.recovery_codes_left(request.user) is None
         codes = two_factor.recovery_codes_generate(user=request.user)
         log_event("recovery_codes_generated", request)
+        security_notice(request=request, user=request.user, what="recovery_codes_made")
         return recovery_codes_page(request, codes, first=first)
 
 

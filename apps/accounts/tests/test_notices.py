@@ -65,3 +65,62 @@ def test_a_password_reset_is_announced(client, pia, django_capture_on_commit_cal
             {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD},
         )
     assert [m.subject for m in mail.outbox[1:]] == ["Bookshelf: Your password was reset"]
+
+
+def test_two_factor_changes_are_announced(client, pia, django_capture_on_commit_callbacks):
+    from apps.accounts.tests.test_two_factor import code_for, enrol
+    from apps.accounts.two_factor import PENDING_SECRET
+
+    client.force_login(pia)
+    with django_capture_on_commit_callbacks(execute=True):
+        _key, codes = enrol(client, name="Phone")
+    with django_capture_on_commit_callbacks(execute=True):
+        client.get(reverse("accounts:authenticator-add"))
+        key = client.session[PENDING_SECRET]
+        client.post(
+            reverse("accounts:authenticator-add"), {"name": "Tablet", "code": code_for(key)}
+        )
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("accounts:recovery-codes"))
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    for device in TOTPDevice.objects.filter(user=pia).order_by("pk"):
+        with django_capture_on_commit_callbacks(execute=True):
+            client.post(reverse("accounts:authenticator-remove", args=[device.pk]))
+    assert [(m.subject, m.body.splitlines()[0]) for m in mail.outbox] == [
+        ("Bookshelf: Two-factor authentication was turned on", _first("turned on", "Phone")),
+        ("Bookshelf: A second factor was added to your account", _first("added", "Tablet")),
+        ("Bookshelf: New recovery codes were made; the old ones no longer work", _codes()),
+        ("Bookshelf: A second factor was removed from your account", _first("removed", "Phone")),
+        ("Bookshelf: Two-factor authentication was turned off", _first("turned off", "Tablet")),
+    ]
+
+
+def _first(what: str, name: str) -> str:
+    sentences = {
+        "turned on": "Two-factor authentication was turned on",
+        "turned off": "Two-factor authentication was turned off",
+        "added": "A second factor was added to your account",
+        "removed": "A second factor was removed from your account",
+    }
+    return f"{sentences[what]}: {name}."
+
+
+def _codes() -> str:
+    return "New recovery codes were made; the old ones no longer work."
+
+
+def test_signing_in_with_a_recovery_code_is_announced(
+    client, pia, django_capture_on_commit_callbacks
+):
+    from apps.accounts.tests.test_two_factor import code_step, enrol, password_step
+
+    client.force_login(pia)
+    _key, codes = enrol(client)
+    client.logout()
+    password_step(client, "pia")
+    with django_capture_on_commit_callbacks(execute=True):
+        code_step(client, codes[0])
+    assert [m.body.splitlines()[0] for m in mail.outbox] == [
+        "A recovery code was used to sign in: 9 left."
+    ]
