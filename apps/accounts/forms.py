@@ -10,9 +10,17 @@ from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from .models import User
+from .models import RecoveryCodeDevice, User
+from .notices import security_notice
 from .photos import clean_profile_photo
-from .two_factor import code_verify, has_two_factor, is_locked_out, report_wrong_code
+from .two_factor import (
+    THROTTLED_MESSAGE,
+    CodeThrottled,
+    code_verify,
+    has_two_factor,
+    is_locked_out,
+    report_wrong_code,
+)
 from .two_factor_forms import code_field
 
 
@@ -199,6 +207,7 @@ class ConfirmPasswordForm(forms.Form):
                 label=_("Or a code from your authenticator app"),
                 help_text=_("Or one of your recovery codes."),
             )
+            self.fields["code"].required = False  # the password will do as well
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
@@ -216,13 +225,26 @@ class ConfirmPasswordForm(forms.Form):
                 raise forms.ValidationError(
                     _("Too many wrong attempts. Try again later."), code="locked_out"
                 )
-            if code_verify(user=user, code=code) is None:
+            try:
+                device = code_verify(user=user, code=code)
+            except CodeThrottled:
+                self.add_error("code", forms.ValidationError(THROTTLED_MESSAGE, code="throttled"))
+                return cleaned
+            if device is None:
                 report_wrong_code(self.request, user)
                 self.add_error(
                     "code",
                     forms.ValidationError(
                         _("That code is not right, or was used already."), code="wrong_code"
                     ),
+                )
+            elif isinstance(device, RecoveryCodeDevice):
+                security_notice(
+                    request=self.request,
+                    user=user,
+                    what="recovery_code_used",
+                    detail=_("to confirm it was you; %(left)s left")
+                    % {"left": device.codes_left()},
                 )
         elif self.with_code:
             raise forms.ValidationError(_("Type your password or a code."), code="required")

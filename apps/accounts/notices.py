@@ -34,7 +34,7 @@ NOTICES = {
     "factor_added": _("A second factor was added to your account"),
     "factor_removed": _("A second factor was removed from your account"),
     "recovery_codes_made": _("New recovery codes were made; the old ones no longer work"),
-    "recovery_code_used": _("A recovery code was used to sign in"),
+    "recovery_code_used": _("One of your recovery codes was used"),
 }
 
 

@@ -11,6 +11,7 @@ user "has two-factor" when they have an authenticator or a passkey.
 
 from __future__ import annotations
 
+import re
 import time
 from base64 import b32encode
 from binascii import unhexlify
@@ -25,14 +26,17 @@ from axes.handlers.proxy import AxesProxyHandler
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login, logout
-from django.contrib.auth.signals import user_login_failed
+from django.contrib.auth.signals import user_logged_in, user_login_failed
 from django.db import transaction
 from django.db.models import QuerySet
+from django.db.models.signals import post_delete
+from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponseRedirect
 from django.http.response import HttpResponseBase
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django_htmx.http import HttpResponseClientRedirect
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.models import Device
@@ -60,6 +64,8 @@ from .sessions import end_other_sessions
 # PENDING_SECRET: the authenticator being enrolled, until its first code confirms it.
 VERIFIED_AT = "bookshelf_two_factor_verified_at"
 PENDING_LOGIN = "bookshelf_two_factor_pending_login"
+# NO_FACTOR_AT_LOGIN: the user had no second factor when this session signed in.
+NO_FACTOR_AT_LOGIN = "bookshelf_two_factor_none_at_login"
 PENDING_SECRET = "bookshelf_two_factor_pending_secret"  # noqa: S105 (a session key name)
 
 TOTP_DIGITS = 6
@@ -142,6 +148,46 @@ def is_session_verified(request: HttpRequest) -> bool:
     return bool(request.session.get(VERIFIED_AT))
 
 
+def verifying_factor_remains(request: HttpRequest) -> bool:
+    """This session passed a second factor that the user still has. (A factor removed since,
+    by its owner or in the admin, no longer vouches for the sessions it verified.)"""
+    if not is_session_verified(request):
+        return False
+    device = Device.from_persistent_id(request.session.get(DEVICE_ID_SESSION_KEY) or "")
+    return device is not None and device.user_id == request.user.pk and device.confirmed
+
+
+def second_factor_skipped(request: HttpRequest) -> bool:
+    """A signed-in session of a user with a second factor that never passed it: a login by
+    some path other than ours (Django's admin login, say, which follows the password
+    alone). Sessions of users without a factor are told apart once, at login
+    (``note_login_without_factor``) or at their first request (one query), and remember it:
+    adding a first factor signs every other session out."""
+    session = request.session
+    if session.get(VERIFIED_AT) or session.get(NO_FACTOR_AT_LOGIN):
+        return False
+    if has_two_factor(request.user):
+        return True
+    session[NO_FACTOR_AT_LOGIN] = True
+    return False
+
+
+@receiver(post_delete, sender=TOTPDevice, dispatch_uid="bookshelf-last-factor-authenticator")
+@receiver(post_delete, sender=WebAuthnCredential, dispatch_uid="bookshelf-last-factor-passkey")
+def recovery_codes_go_with_the_last_factor(sender: Any, instance: Any, **kwargs: Any) -> None:
+    """However the last factor goes (its owner, or an administrator in the admin), the
+    recovery codes go too: they would otherwise stay valid for a later enrolment, which
+    makes none of its own while some exist."""
+    if not has_two_factor(instance.user_id):
+        RecoveryCodeDevice.objects.filter(user_id=instance.user_id).delete()
+
+
+@receiver(user_logged_in, dispatch_uid="bookshelf-two-factor-login")
+def note_login_without_factor(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
+    if request is not None and hasattr(request, "session") and not has_two_factor(user):
+        request.session[NO_FACTOR_AT_LOGIN] = True
+
+
 def mark_session_verified(request: HttpRequest, device: Device) -> None:
     request.session[VERIFIED_AT] = time.time()
     # django-otp's own record of the device, for its OTPMiddleware and the passkey views.
@@ -186,7 +232,7 @@ def authenticator_add(
     when the code is wrong (nothing is saved). The first factor of an account also signs out
     its other sessions: any of them may have been opened with a stolen password."""
     secret = request.session.get(PENDING_SECRET)
-    if not isinstance(secret, str) or not code.isdigit():
+    if not isinstance(secret, str) or not is_authenticator_code(code):
         return None
     totp = TOTP(unhexlify(secret), step=TOTP_STEP, digits=TOTP_DIGITS)
     if not totp.verify(int(code), tolerance=1):
@@ -257,7 +303,9 @@ def factor_remove(*, request: HttpRequest, user: Any, device: Device) -> None:
         refusal = why_cannot_remove_factor(user, device)
         if refusal:
             raise PermissionError(refusal)
-        device.delete()
+        deleted, _rows = type(device).objects.filter(pk=device.pk).delete()
+        if not deleted:
+            return  # removed meanwhile by another request, which said so
         off = not has_two_factor(user)
         if off:
             RecoveryCodeDevice.objects.filter(user=user).delete()
@@ -297,26 +345,62 @@ def recovery_codes_left(user: Any) -> int | None:
 # --- Verifying a code: the login's second step and sudo mode ---------------------------------
 
 
+THROTTLED_MESSAGE = _lazy(
+    "Too many wrong codes in a row: wait a few seconds, then type the newest code."
+)
+
+
+class CodeThrottled(Exception):
+    """Every device the code could be for is waiting after wrong codes: nothing was checked
+    (django-otp would refuse even the right code), so nothing counts as a failure."""
+
+    def __init__(self, until: Any) -> None:
+        super().__init__(until)
+        self.until = until
+
+
+def is_authenticator_code(code: str) -> bool:
+    # ASCII digits only: str.isdigit() also takes "¹²³⁴⁵⁶", which int() refuses.
+    return re.fullmatch(rf"[0-9]{{{TOTP_DIGITS}}}", code) is not None
+
+
 def code_verify(*, user: Any, code: str) -> Device | None:
     """The device that accepts ``code``: six digits go to the authenticators, anything
-    shaped like a recovery code to those (passkeys take no codes). Each device throttles its
-    own wrong codes, and an authenticator's code is refused at or before the last time step
-    it accepted (no replay).
+    shaped like a recovery code to those (passkeys take no codes). An authenticator's code
+    is refused at or before the last time step it accepted (no replay), under a row lock.
+
+    Each device throttles its own wrong codes (1, 2, 4 … seconds). Only the authenticator
+    the code matches is asked, so a right code for one does not count against another;
+    when every candidate is waiting, ``CodeThrottled``.
     """
     code = code.strip().replace(" ", "")
-    if code.isdigit() and len(code) == TOTP_DIGITS:
+    if is_authenticator_code(code):
         devices: list[Device] = list(authenticators_of(user))
     elif looks_like_recovery_code(code):
         devices = list(RecoveryCodeDevice.objects.filter(user=user))
     else:
         return None
-    for device in devices:
+    checks = [(device, device.verify_is_allowed()) for device in devices]
+    allowed = [device for device, (ok, _info) in checks if ok]
+    if devices and not allowed:
+        raise CodeThrottled(min(info["locked_until"] for _device, (_ok, info) in checks))
+    matching = [device for device in allowed if matches_without_using(device, code)]
+    for device in matching or allowed:
         with transaction.atomic():
             # Locked, so that two requests with one code cannot both pass its replay check.
             locked = type(device).objects.select_for_update().get(pk=device.pk)
             if locked.verify_token(code):
                 return locked
     return None
+
+
+def matches_without_using(device: Device, code: str) -> bool:
+    """Whether an authenticator would take ``code`` now, without recording anything (the
+    device's own verify_token, under the lock, decides and records)."""
+    if not isinstance(device, TOTPDevice):
+        return False
+    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
+    return bool(totp.verify(int(code), device.tolerance, device.last_t + 1))
 
 
 def lockout_credentials(user: Any) -> dict[str, str]:
@@ -386,7 +470,8 @@ def login_complete(request: HttpRequest, pending: PendingLogin, device: Device) 
             request=request,
             user=pending.user,
             what="recovery_code_used",
-            detail=_("%(left)s left") % {"left": recovery_codes_left(pending.user) or 0},
+            detail=_("to sign in; %(left)s left")
+            % {"left": recovery_codes_left(pending.user) or 0},
         )
     return pending.next_url or reverse("core:home")
 
@@ -406,12 +491,14 @@ def enrolment_url(next_path: str) -> str:
 
 
 class TwoFactorRequiredMiddleware:
-    """Privileged pages (``BOOKSHELF_TWO_FACTOR_NAMESPACES``: roles and the admin) need, for
-    the users who must use two-factor, a session verified by a second factor:
+    """Second factors, enforced for every request of a signed-in user:
 
-    - no factor yet: to enrolment, with the reason; back here once enrolled;
-    - a factor, but this session never used it (opened before the factor was added
-      elsewhere): signed out, to log in again with it.
+    - a user with a factor whose session never passed it (signed in by a path that skipped
+      the second step) is signed out, to log in again with it;
+    - privileged pages (``BOOKSHELF_TWO_FACTOR_NAMESPACES``: roles and the admin) need, for
+      the users who must use two-factor, a session verified by a factor they still have: with
+      no factor yet, to enrolment with the reason and back here once enrolled; with one, to
+      log in again with it.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
@@ -424,32 +511,46 @@ class TwoFactorRequiredMiddleware:
         self, request: HttpRequest, view_func: Any, view_args: Any, view_kwargs: Any
     ) -> HttpResponseBase | None:
         user = request.user
+        if not user.is_authenticated:
+            return None
+        if second_factor_skipped(request):
+            log_event("two_factor_skipped", request)
+            return self.log_in_again(request)
         if (
-            not user.is_authenticated
-            or not is_privileged_view(request)
-            or is_session_verified(request)
+            not is_privileged_view(request)
             or not must_use_two_factor(user)
+            or verifying_factor_remains(request)
         ):
             return None
-        back_to = browser_path(request) or (
-            request.get_full_path() if request.method == "GET" else reverse("core:home")
-        )
         if has_two_factor(user):
             log_event("two_factor_reverify", request)
-            logout(request)
-            messages.info(request, _("Log in again with your second factor to go on."))
-            target = f"{reverse('accounts:login')}?{urlencode({'next': back_to})}"
-        else:
-            log_event("two_factor_enrolment_required", request)
-            messages.info(
-                request,
-                _(
-                    "Your account can change what other people may do, so it needs a second "
-                    "factor as well as your password: a code from an authenticator app on your "
-                    "phone, or a passkey. Set one up here; it takes a minute."
-                ),
-            )
-            target = enrolment_url(back_to)
+            return self.log_in_again(request)
+        log_event("two_factor_enrolment_required", request)
+        request.session.pop(VERIFIED_AT, None)  # vouched for by a factor that is gone
+        messages.info(
+            request,
+            _(
+                "Your account can change what other people may do, so it needs a second "
+                "factor as well as your password: a code from an authenticator app on your "
+                "phone, or a passkey. Set one up here; it takes a minute."
+            ),
+        )
+        return self.redirect(request, enrolment_url(self.back_to(request)))
+
+    def log_in_again(self, request: HttpRequest) -> HttpResponseBase:
+        back_to = self.back_to(request)
+        logout(request)
+        messages.info(request, _("Log in again with your second factor to go on."))
+        return self.redirect(request, f"{reverse('accounts:login')}?{urlencode({'next': back_to})}")
+
+    @staticmethod
+    def back_to(request: HttpRequest) -> str:
+        return browser_path(request) or (
+            request.get_full_path() if request.method == "GET" else reverse("core:home")
+        )
+
+    @staticmethod
+    def redirect(request: HttpRequest, target: str) -> HttpResponseBase:
         if is_htmx(request):
             return HttpResponseClientRedirect(target)
         return HttpResponseRedirect(target)

@@ -3,6 +3,7 @@ code asked at login (apps/accounts/two_factor.py does the checking)."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django import forms
@@ -50,7 +51,7 @@ class AuthenticatorAddForm(FactorNameForm):
 
     def clean_code(self) -> str:
         code = self.cleaned_data["code"].replace(" ", "")
-        if not (code.isdigit() and len(code) == 6):
+        if re.fullmatch(r"[0-9]{6}", code) is None:  # not isdigit(): "¹²³⁴⁵⁶" passes it
             raise forms.ValidationError(_("Enter the 6 digits the app shows."), code="format")
         return code
 

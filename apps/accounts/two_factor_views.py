@@ -458,7 +458,11 @@ class LoginVerifyView(FormView):
         credentials = two_factor.lockout_credentials(user)
         if two_factor.is_locked_out(request, user):
             return get_lockout_response(request, None, credentials)
-        device = two_factor.code_verify(user=user, code=form.cleaned_data["code"])
+        try:
+            device = two_factor.code_verify(user=user, code=form.cleaned_data["code"])
+        except two_factor.CodeThrottled:
+            form.add_error("code", two_factor.THROTTLED_MESSAGE)
+            return self.form_invalid(form)
         if device is None:
             two_factor.report_wrong_code(request, user)
             if two_factor.is_locked_out(request, user):

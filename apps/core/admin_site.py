@@ -25,10 +25,16 @@ from typing import Any, TypeVar, cast
 from django.contrib import admin
 from django.contrib.admin.exceptions import DisallowedModelAdminToField
 from django.contrib.admin.options import TO_FIELD_VAR, IncorrectLookupParameters
-from django.http import HttpRequest
+from django.contrib.auth.decorators import login_not_required
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.http.response import HttpResponseBase
+from django.urls import reverse
+from django.utils.decorators import method_decorator
 
 from .ids import IdModelMultipleChoiceField
+from .net import safe_next_url
 
 # Any view function; admin_view hands back the type it was given (as Django's stub says).
 _View = TypeVar("_View", bound=Callable[..., HttpResponseBase])
@@ -59,6 +65,19 @@ def refusing_an_empty_to_field(view: _View) -> _View:
 
 
 class BookshelfAdminSite(admin.AdminSite):
+    @method_decorator(login_not_required)
+    def login(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
+        """One way in: the site's login (the password, then the second factor), never the
+        admin's own form, whose login() would follow the password alone. Signed in already:
+        on to the admin if it lets them in, else the 403 page (sending them to a login page
+        that sends signed-in users on would loop)."""
+        next_url = safe_next_url(request, reverse("admin:index"))
+        if request.user.is_authenticated:
+            if self.has_permission(request):
+                return HttpResponseRedirect(next_url)
+            raise PermissionDenied
+        return redirect_to_login(next_url, reverse("accounts:login"))
+
     def admin_view(self, view: _View, cacheable: bool = False) -> _View:
         return super().admin_view(refusing_an_empty_to_field(view), cacheable)
 

@@ -11,8 +11,17 @@ from django.contrib.auth.models import Group, Permission
 from .policy import why_cannot_change_role, why_cannot_grant
 
 DEFAULT_ACTIONS = ("view", "add", "change", "delete")
-# Django internals nobody should hand out through roles.
-HIDDEN_APPS = {"admin", "contenttypes", "sessions"}
+# Django internals nobody should hand out through roles, and the sessions and second factors
+# of users (qsessions, django-otp, django-otp-webauthn): each user manages their own; an
+# administrator's only way in is the admin, as a superuser.
+HIDDEN_APPS = {
+    "admin",
+    "contenttypes",
+    "sessions",
+    "qsessions",
+    "otp_totp",
+    "django_otp_webauthn",
+}
 
 
 @dataclass

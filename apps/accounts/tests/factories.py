@@ -28,13 +28,21 @@ class SuperuserFactory(UserFactory):
 
 
 def force_login_verified(client, user) -> None:
-    """``client.force_login(user)`` in a session that also passed a second factor, as the
-    login's second step leaves it (apps.accounts.two_factor.VERIFIED_AT). For the tests of
-    what lies behind privileged pages; the requirement itself is tested in
-    test_two_factor.py with real codes."""
-    from apps.accounts.two_factor import VERIFIED_AT
+    """``client.force_login(user)`` in a session that passed a second factor, as the login's
+    second step leaves it: the user gets an authenticator if they have none, and the session
+    records it (apps.accounts.two_factor.mark_session_verified). For the tests of what lies
+    behind privileged pages; the requirement itself is tested in test_two_factor.py with
+    real codes."""
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
 
+    from apps.accounts.two_factor import VERIFIED_AT, factors_of
+
+    device = next(iter(factors_of(user)), None)
+    if device is None:
+        device = TOTPDevice.objects.create(user=user, name="Test phone", confirmed=True)
     client.force_login(user)
     session = client.session
     session[VERIFIED_AT] = time.time()
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
     session.save()

@@ -122,5 +122,22 @@ def test_signing_in_with_a_recovery_code_is_announced(
     with django_capture_on_commit_callbacks(execute=True):
         code_step(client, codes[0])
     assert [m.body.splitlines()[0] for m in mail.outbox] == [
-        "A recovery code was used to sign in: 9 left."
+        "One of your recovery codes was used: to sign in; 9 left."
+    ]
+
+
+def test_a_recovery_code_used_in_sudo_mode_is_announced(
+    client, pia, django_capture_on_commit_callbacks
+):
+    from apps.accounts.tests.factories import force_login_verified
+    from apps.accounts.tests.test_two_factor import enrol
+
+    client.force_login(pia)
+    _key, codes = enrol(client)
+    force_login_verified(client, pia)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("accounts:confirm-password"), {"code": codes[0]})
+    assert response.status_code == 302
+    assert [m.body.splitlines()[0] for m in mail.outbox] == [
+        "One of your recovery codes was used: to confirm it was you; 9 left."
     ]

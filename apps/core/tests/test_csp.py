@@ -33,7 +33,6 @@ ANONYMOUS_PAGES = [
     "/accounts/password/reset/sent/",
     "/accounts/password/reset/complete/",
     "/no-such-page/",
-    "/admin/login/",
 ]
 SIGNED_IN_PAGES = [
     "/",

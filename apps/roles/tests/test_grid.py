@@ -165,3 +165,12 @@ def test_undo_takes_only_its_own_columns_permissions():
     with pytest.raises(BadRequest, match="Unknown column"):
         group_restore_column(actor=boss, group=viewers, action="publish", permissions=[])
     assert held(viewers) == {perm("view_book").pk}
+
+
+def test_sessions_and_second_factors_are_not_handed_out_through_roles():
+    """Each user manages their own sessions and factors; a role granting "change TOTP
+    device" would let its members read or swap other people's second factors."""
+    grid = permission_grid(role("Editors"), SuperuserFactory())
+    models = {row.model_name.lower() for app in grid.apps for row in app.rows}
+    assert not models & {"session", "totp device", "webauthn credential"}
+    assert {"book", "user"} <= models

@@ -499,10 +499,10 @@ def test_audit_is_read_only_in_the_admin(client):
 # with their content types, the group's permission ids, its members, its recent history and
 # the names of the permissions its history names; and the navbar's count of books in review
 # (roleadmin, in Admins, may approve books).
-GROUP_PAGE_QUERIES = 11
+GROUP_PAGE_QUERIES = 12  # and the second factor that verified the session
 # The same 4, then the person, all groups, their permissions (one prefetch), the person's
 # groups and direct permissions, and the navbar's review count.
-USER_PAGE_QUERIES = 10
+USER_PAGE_QUERIES = 11  # and the second factor that verified the session
 
 
 @pytest.mark.parametrize("extra", [0, 30])
