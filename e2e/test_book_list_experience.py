@@ -20,6 +20,7 @@ from apps.bookshelf.tests.factories import BookFactory
 from conftest import grant
 
 from .conftest import log_in, watch
+from .pages import htmx_settled
 from .test_books import row
 
 PHONE = {"width": 390, "height": 844}
@@ -411,6 +412,8 @@ def test_after_adding_a_member_focus_is_back_in_the_search_box(
     search = page.get_by_placeholder("Add someone: name, username or email…")
     search.press_sequentially("max", delay=40)
     add = page.get_by_role("button", name="Add Max Member")
+    expect(add).to_be_visible()
+    htmx_settled(page)  # the suggestions just swapped in: pressing before htmx binds them races
     add.focus()
     page.keyboard.press("Enter")
     expect(page.locator("#members")).to_contain_text("Max Member")
