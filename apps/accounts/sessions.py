@@ -14,6 +14,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.sessions.exceptions import SessionInterrupted
 from django.core.cache import caches
 from django.db import transaction
+from django.db.models import QuerySet
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -119,14 +120,17 @@ def _delete(sessions: Any) -> int:
     return int(deleted)
 
 
+def _other_sessions(user: Any, current_key: str | None) -> QuerySet[Session]:
+    return Session.objects.filter(user_id=user.pk).exclude(session_key=current_key or "")
+
+
 def end_other_sessions(user: Any, current_key: str | None) -> int:
     """Sign the user out everywhere but ``current_key``: how many sessions ended."""
-    others = Session.objects.filter(user_id=user.pk).exclude(session_key=current_key or "")
-    return _delete(others)
+    return _delete(_other_sessions(user, current_key))
 
 
 def has_other_sessions(user: Any, current_key: str | None) -> bool:
-    return Session.objects.filter(user_id=user.pk).exclude(session_key=current_key or "").exists()
+    return _other_sessions(user, current_key).exists()
 
 
 def end_all_sessions(user: Any) -> int:

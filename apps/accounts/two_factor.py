@@ -31,20 +31,19 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.db.models.signals import post_delete
 from django.dispatch import receiver
-from django.http import HttpRequest, HttpResponseRedirect
+from django.http import HttpRequest
 from django.http.response import HttpResponseBase
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
-from django_htmx.http import HttpResponseClientRedirect
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.models import Device
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_otp.util import random_hex
 
-from apps.core.htmx import browser_path, is_htmx
+from apps.core.htmx import browser_path, page_redirect
 from apps.core.security import log_event
 from apps.roles.definitions import MANAGE_ROLES, ROLES
 
@@ -535,22 +534,16 @@ class TwoFactorRequiredMiddleware:
                 "phone, or a passkey. Set one up here; it takes a minute."
             ),
         )
-        return self.redirect(request, enrolment_url(self.back_to(request)))
+        return page_redirect(request, enrolment_url(self.back_to(request)))
 
     def log_in_again(self, request: HttpRequest) -> HttpResponseBase:
         back_to = self.back_to(request)
         logout(request)
         messages.info(request, _("Log in again with your second factor to go on."))
-        return self.redirect(request, f"{reverse('accounts:login')}?{urlencode({'next': back_to})}")
+        return page_redirect(request, f"{reverse('accounts:login')}?{urlencode({'next': back_to})}")
 
     @staticmethod
     def back_to(request: HttpRequest) -> str:
         return browser_path(request) or (
             request.get_full_path() if request.method == "GET" else reverse("core:home")
         )
-
-    @staticmethod
-    def redirect(request: HttpRequest, target: str) -> HttpResponseBase:
-        if is_htmx(request):
-            return HttpResponseClientRedirect(target)
-        return HttpResponseRedirect(target)

@@ -6,7 +6,8 @@ from http import HTTPStatus
 from typing import TypeGuard
 
 from django.contrib.auth.views import redirect_to_login
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django_htmx.http import HttpResponseClientRedirect, reswap, retarget
 from django_htmx.middleware import HtmxDetails
@@ -37,6 +38,14 @@ def browser_path(request: HttpRequest) -> str | None:
 
     Takes any request (context processors and sudo mode ask it of every one)."""
     return request.htmx.current_url_abs_path if is_htmx(request) else None
+
+
+def page_redirect(request: HttpRequest, target: str) -> HttpResponseBase:
+    """Send the browser to ``target``: a plain redirect, or for htmx ``HX-Redirect`` (a
+    redirect would be followed by htmx and swapped into the fragment)."""
+    if is_htmx(request):
+        return HttpResponseClientRedirect(target)
+    return HttpResponseRedirect(target)
 
 
 def htmx_login_redirect(

@@ -7,13 +7,12 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponseRedirect
+from django.http import HttpRequest
 from django.http.response import HttpResponseBase
 from django.urls import reverse
 from django.utils.http import urlencode
-from django_htmx.http import HttpResponseClientRedirect
 
-from .htmx import browser_path, is_htmx
+from .htmx import browser_path, page_redirect
 from .net import is_own_url
 from .security import AUTHENTICATED_AT, log_event
 
@@ -59,9 +58,6 @@ class SudoRequiredMixin:
             and not sudo_is_fresh(request)
         ):
             log_event("sudo_required", request)
-            target = confirm_password_url(_return_path(request))
-            if is_htmx(request):
-                return HttpResponseClientRedirect(target)
-            return HttpResponseRedirect(target)
+            return page_redirect(request, confirm_password_url(_return_path(request)))
         # A mixin: the view class after it in the MRO has dispatch, which mypy cannot see.
         return super().dispatch(request, *args, **kwargs)  # type: ignore[misc]
