@@ -13,14 +13,18 @@ SYSTEM_CHROMIUM := $(or $(CHROMIUM_PATH),$(shell command -v chromium || command 
 NGINX := $(shell command -v nginx || ls /usr/sbin/nginx 2>/dev/null)
 APT_GET := $(shell command -v apt-get)
 # make e2e K=expr: only the tests pytest's -k selects. HEADED=1: show the browser.
-# E2E_WORKERS: processes for the browser tests (pytest-xdist; 0 = none).
+# UNIT_WORKERS, E2E_WORKERS: processes for the unit and browser tests (pytest-xdist; 0 = one).
+UNIT_WORKERS ?= 0
 E2E_WORKERS ?= 2
+# The slowest tests of each run, so the next slow one is seen.
+DURATIONS ?= 15
 
-.PHONY: help run test unit e2e e2e-deps lint typecheck format browser lock migrate seed serve-https bench bench-deps clean
+.PHONY: help run test check-install unit e2e e2e-deps lint typecheck format browser lock migrate seed serve-https bench bench-deps clean
 
 help:
 	@echo "make run     venv, pinned deps, migrate, demo data, app on http://127.0.0.1:$(PORT)"
-	@echo "make test    ruff, mypy, unit tests, Playwright e2e (non-zero on any failure)"
+	@echo "make test    ruff, mypy, check-install, unit tests, Playwright e2e (non-zero on any failure)"
+	@echo "make check-install  make run in a fresh venv from requirements/base.txt alone; prod.txt imports"
 	@echo "make unit    unit tests only;  make e2e   browser tests only"
 	@echo "make e2e K=expr   only the tests -k selects;  HEADED=1  watch the browser"
 	@echo "make format  apply ruff's formatting and safe fixes"
@@ -46,15 +50,23 @@ migrate: $(VENV)/.base-installed
 seed: migrate
 	$(MANAGE) seed_demo
 
+# Links in mails point at the served address unless BOOKSHELF_SITE_URL says otherwise.
 run: seed
-	$(MANAGE) runserver 127.0.0.1:$(PORT)
+	BOOKSHELF_SITE_URL="$${BOOKSHELF_SITE_URL:-http://127.0.0.1:$(PORT)}" \
+	  $(MANAGE) runserver 127.0.0.1:$(PORT)
 
 # Production settings over real TLS: https://127.0.0.1:8443 (self-signed), HTTP :8080 redirects.
 serve-https: $(VENV)/.dev-installed
 	$(BIN)/python -m project.serve_https
 
 # The browser and nginx first: a machine that lacks them stops at once, not after the unit tests.
-test: e2e-deps lint typecheck unit e2e
+test: e2e-deps lint typecheck check-install unit e2e
+
+# `make run` as a newcomer meets it: a fresh venv with requirements/base.txt only, a scratch
+# database, the demo, / and /books/ served; then every module imported with prod.txt alone.
+check-install:
+	@SECONDS=0; $(PYTHON) .ci/fresh_install.py; status=$$?; \
+	echo "make check-install: $$SECONDS s wall time"; exit $$status
 
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check .
@@ -68,7 +80,9 @@ format: $(VENV)/.dev-installed
 	$(BIN)/ruff format .
 
 unit: $(VENV)/.dev-installed
-	$(BIN)/pytest --ds=project.settings.test apps
+	@SECONDS=0; \
+	$(BIN)/pytest --ds=project.settings.test apps -n $(UNIT_WORKERS) --durations=$(DURATIONS); \
+	status=$$?; echo "make unit: $$SECONDS s wall time"; exit $$status
 
 # A failed test's trace, screenshot and console log land in e2e/artifacts/ (pyproject.toml).
 e2e: e2e-deps
@@ -80,7 +94,8 @@ e2e: e2e-deps
 	workers="-n $(E2E_WORKERS) --dist loadgroup"; \
 	if [ -n "$$headed" ] || [ "$(E2E_WORKERS)" = 0 ]; then workers="-n 0"; fi; \
 	SECONDS=0; \
-	$(BIN)/pytest --ds=project.settings.test e2e $$workers $$headed $(if $(K),-k '$(K)'); \
+	$(BIN)/pytest --ds=project.settings.test e2e $$workers $$headed --durations=$(DURATIONS) \
+	  $(if $(K),-k '$(K)'); \
 	status=$$?; echo "make e2e: $$SECONDS s wall time"; exit $$status
 
 # What the browser tests need besides Python: Chromium, and nginx for e2e/test_nginx.py.

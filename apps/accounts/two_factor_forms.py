@@ -4,11 +4,13 @@ code asked at login (apps/accounts/two_factor.py does the checking)."""
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
-from django_stubs_ext import StrOrPromise
+
+if TYPE_CHECKING:  # django-stubs-ext is a dev-only package (requirements/dev.in)
+    from django_stubs_ext import StrOrPromise
 
 # The field every code is typed into (login, sudo mode): masked in axes' logs
 # (AXES_SENSITIVE_PARAMETERS) and filled by the phone's keyboard suggestions
