@@ -61,7 +61,6 @@ def clean_environment(**extra: str) -> dict[str, str]:
             for part in env.get("PATH", "").split(os.pathsep)
             if not part.startswith(virtual_env)
         )
-    env["PYTHONDONTWRITEBYTECODE"] = "1"
     return {**env, **extra}
 
 
@@ -265,6 +264,7 @@ def check_prod(venv: Path, work: Path) -> None:
             "--quiet",
             "--disable-pip-version-check",
             "--require-hashes",
+            "--no-compile",
             "-r",
             str(ROOT / "requirements" / "prod.txt"),
         ],
