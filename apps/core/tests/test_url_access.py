@@ -22,6 +22,7 @@ from apps.bookshelf.models import Book
 from apps.circulation.models import Copy, Hold, Loan
 from apps.roles.definitions import ROLES
 
+from .support import in_role
 from .test_security import assert_security_headers
 
 pytestmark = pytest.mark.django_db
@@ -193,10 +194,9 @@ def make_persona(kind: str):
         return None
     if kind == "superuser":
         return SuperuserFactory(username="boss")
-    user = UserFactory(username="person")
-    if kind != "no role":
-        user.groups.add(Group.objects.get(name=kind))
-    return user
+    if kind == "no role":
+        return UserFactory(username="person")
+    return in_role(kind, username="person")
 
 
 def url_for(name: str) -> str:
