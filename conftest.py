@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from django.contrib.auth.models import AnonymousUser, Group, Permission
+from django.contrib.auth.models import AnonymousUser, Permission
 
 from apps.accounts.tests.factories import SuperuserFactory, UserFactory
 from apps.core.policy import PERMISSIONS_CACHE
+from apps.core.tests.support import in_role
 
 # The book personas hold their role, as the demo users do. The groups are the ones every
 # test database gets after migrate (post_migrate creates the roles of
@@ -40,9 +41,7 @@ def make_user(db) -> Callable:
 
 
 def persona(username: str):
-    user = UserFactory(username=username, first_name=username.title())
-    user.groups.add(Group.objects.get(name=PERSONA_ROLES[username]))
-    return user
+    return in_role(PERSONA_ROLES[username], username=username, first_name=username.title())
 
 
 @pytest.fixture

@@ -14,7 +14,6 @@ from http import HTTPStatus
 import pytest
 from axes.models import AccessAttempt
 from django.contrib.auth import SESSION_KEY
-from django.contrib.auth.models import Group
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -22,6 +21,7 @@ from django.urls import reverse
 
 from apps.accounts.backends import lockout_key
 from apps.accounts.tests.factories import DEFAULT_PASSWORD, UserFactory, force_login_verified
+from apps.core.tests.support import in_role
 
 pytestmark = pytest.mark.django_db
 
@@ -118,8 +118,7 @@ def test_the_key_is_the_account_not_the_typed_text():
 def test_lockouts_page_shows_one_lockout_and_clearing_it_frees_every_spelling(client, librarian):
     for login in ["Librarian", "librarian@example.com", "LIBRARIAN", "librarian", "LiBrArIaN"]:
         attempt(client, login)
-    admin = UserFactory(username="roleadmin")
-    admin.groups.add(Group.objects.get(name="Admins"))
+    admin = in_role("Admins", username="roleadmin")
     staff = Client()
     force_login_verified(staff, admin)
     page = staff.get(reverse("roles:lockouts")).text

@@ -19,7 +19,6 @@ from typing import Any
 import pytest
 from axes.models import AccessAttempt
 from django.contrib.auth import SESSION_KEY
-from django.contrib.auth.models import Group
 from django.test import Client
 from django.urls import reverse
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -29,6 +28,7 @@ from apps.accounts import two_factor
 from apps.accounts.models import RecoveryCodeDevice
 from apps.accounts.tests.factories import DEFAULT_PASSWORD, UserFactory, force_login_verified
 from apps.accounts.two_factor import PENDING_LOGIN, VERIFIED_AT
+from apps.core.tests.support import in_role
 
 from .soft_authenticator import SoftAuthenticator, b64url
 
@@ -98,9 +98,7 @@ def pias_passkey(pia) -> SoftAuthenticator:
 
 
 def admin_user(username: str = "ada"):
-    user = UserFactory(username=username)
-    user.groups.add(Group.objects.get(name="Admins"))
-    return user
+    return in_role("Admins", username=username)
 
 
 # --- Adding a passkey ----------------------------------------------------------------------

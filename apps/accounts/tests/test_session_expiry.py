@@ -15,6 +15,7 @@ from qsessions.models import Session
 
 from apps.bookshelf.tests.factories import BookFactory
 from apps.core.security import LAST_SEEN_AT, SESSION_STARTED_AT
+from apps.core.tests.support import htmx
 
 from .factories import DEFAULT_PASSWORD
 
@@ -23,7 +24,7 @@ pytestmark = pytest.mark.django_db
 LOGIN_URL = reverse("accounts:login")
 KEEP_ALIVE_URL = reverse("accounts:keep-alive")
 PROFILE_URL = reverse("accounts:profile")
-HTMX = {"HTTP_HX_REQUEST": "true", "HTTP_HX_CURRENT_URL": "http://testserver/books/?q=dune"}
+HTMX = htmx("/books/?q=dune")
 EXPIRED = "Your session expired; sign in again to continue."
 NOT_SAVED = "Your last change was not saved."
 

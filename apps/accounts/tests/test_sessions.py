@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from http import HTTPStatus
 
@@ -13,6 +12,7 @@ from django.urls import reverse
 from qsessions.models import Session
 
 from apps.accounts.sessions import public_id
+from apps.core.tests.support import toasts
 
 from .factories import DEFAULT_PASSWORD, UserFactory
 
@@ -39,11 +39,6 @@ def browser(user, user_agent: str, ip: str = "127.0.0.1") -> Client:
 
 def signed_in(client: Client) -> bool:
     return client.get(PROFILE_URL).status_code == HTTPStatus.OK
-
-
-def toasts(response) -> list[str]:
-    payload = json.loads(response.headers.get("HX-Trigger", "{}"))
-    return [m["message"] for m in payload.get("bookshelf:messages", {}).get("messages", [])]
 
 
 @pytest.fixture
@@ -90,7 +85,7 @@ def test_under_htmx_the_row_goes_and_a_toast_says_so(pia):
     )
     assert response.status_code == HTTPStatus.OK
     assert response.text == ""  # the row is swapped for nothing
-    assert toasts(response) == ["That session is signed out."]
+    assert [m["message"] for m in toasts(response)] == ["That session is signed out."]
     assert not Session.objects.filter(pk=phone_session.pk).exists()
     # The last other one: "Sign out everywhere else" goes too (an out-of-band delete).
     response = laptop.post(

@@ -15,7 +15,6 @@ from http import HTTPStatus
 import pytest
 from axes.models import AccessAttempt
 from django.contrib.auth import SESSION_KEY
-from django.contrib.auth.models import Group
 from django.test import Client
 from django.urls import reverse
 from django_otp.oath import TOTP
@@ -25,6 +24,7 @@ from apps.accounts.models import RecoveryCode, RecoveryCodeDevice
 from apps.accounts.recovery_codes import recovery_code_digest
 from apps.accounts.tests.factories import DEFAULT_PASSWORD, UserFactory, force_login_verified
 from apps.accounts.two_factor import PENDING_LOGIN, PENDING_SECRET, VERIFIED_AT
+from apps.core.tests.support import in_role
 
 pytestmark = pytest.mark.django_db
 
@@ -341,8 +341,7 @@ def test_another_users_factor_is_a_404(client, pia, enrolled):
 
 
 def test_a_user_who_must_have_a_factor_cannot_remove_the_last(client):
-    admin = UserFactory(username="ada")
-    admin.groups.add(Group.objects.get(name="Admins"))
+    admin = in_role("Admins", username="ada")
     client.force_login(admin)
     enrol(client)
     device = TOTPDevice.objects.get(user=admin)
@@ -361,9 +360,7 @@ def test_a_user_who_must_have_a_factor_cannot_remove_the_last(client):
 
 
 def roleadmin():
-    user = UserFactory(username="roleadmin")
-    user.groups.add(Group.objects.get(name="Admins"))
-    return user
+    return in_role("Admins", username="roleadmin")
 
 
 def test_a_privileged_user_without_a_factor_is_sent_to_enrolment_and_back(client):

@@ -15,7 +15,6 @@ Codes are computed from the key as an authenticator app would (as in test_two_fa
 from __future__ import annotations
 
 import os
-import threading
 import time
 from binascii import unhexlify
 from collections.abc import Callable
@@ -23,9 +22,7 @@ from functools import partial
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import Group
 from django.core import mail
-from django.db import connection
 from django.test import RequestFactory
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -36,42 +33,15 @@ from apps.accounts.models import RecoveryCode, RecoveryCodeDevice, User
 from apps.accounts.passkeys import WebAuthnCredential
 from apps.accounts.recovery_codes import CODES_PER_SET, recovery_code_digest
 from apps.accounts.tests.factories import UserFactory
+from apps.core.tests.support import ROW_LOCKS, in_role, postgres_only, race
 
 pytestmark = [
-    pytest.mark.skipif(
-        connection.vendor != "postgresql",
-        reason="needs PostgreSQL's row locks (SQLite allows one writer); "
-        "runs in CI's PostgreSQL pass",
-    ),
+    postgres_only(ROW_LOCKS),
     pytest.mark.django_db(transaction=True),
 ]
 
 THREADS = 8  # requests carrying the same code at once
 ROUNDS = 5  # the race can take a different shape each time; run it a few times
-
-
-def race(calls: list[Callable[[], Any]]) -> list[Any]:
-    """Runs each call in its own thread (its own database connection, closed at the end),
-    all released by one barrier; returns, per call, what it returned or what it raised."""
-    start = threading.Barrier(len(calls))
-    outcomes: dict[int, Any] = {}
-
-    def run(index: int, call: Callable[[], Any]) -> None:
-        try:
-            start.wait(timeout=10)
-            outcomes[index] = call()
-        except Exception as error:  # noqa: BLE001  (asserted by the caller)
-            outcomes[index] = error
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=item) for item in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert len(outcomes) == len(calls), f"a thread did not finish: {outcomes}"
-    return [outcomes[index] for index in range(len(calls))]
 
 
 def is_refused_code(outcome: Any) -> bool:
@@ -98,12 +68,11 @@ def test_one_recovery_code_sent_by_many_requests_at_once_is_accepted_once():
         codes = two_factor.recovery_codes_generate(user=user)
         device = RecoveryCodeDevice.objects.get(user=user)
 
-        outcomes = race(
-            [
-                partial(two_factor.code_verify, user=fresh(user), code=codes[0])
-                for _ in range(THREADS)
-            ]
-        )
+        requests = {
+            f"request {n}": partial(two_factor.code_verify, user=fresh(user), code=codes[0])
+            for n in range(THREADS)
+        }
+        outcomes = list(race(**requests).values())
 
         accepted = [o for o in outcomes if isinstance(o, RecoveryCodeDevice)]
         assert len(accepted) == 1, outcomes
@@ -125,9 +94,11 @@ def test_one_authenticator_code_sent_by_many_requests_at_once_is_accepted_once()
         totp.time = time.time()
         code, step = f"{totp.token():06d}", totp.t()
 
-        outcomes = race(
-            [partial(two_factor.code_verify, user=fresh(user), code=code) for _ in range(THREADS)]
-        )
+        requests = {
+            f"request {n}": partial(two_factor.code_verify, user=fresh(user), code=code)
+            for n in range(THREADS)
+        }
+        outcomes = list(race(**requests).values())
 
         accepted = [o for o in outcomes if isinstance(o, TOTPDevice)]
         assert len(accepted) == 1, f"the code was replayed: {outcomes}"
@@ -182,16 +153,16 @@ def removal(user: User, device: Any) -> Callable[[], None]:
     ids=["two authenticators", "an authenticator and a passkey"],
 )
 def test_removing_both_factors_at_once_keeps_one_for_an_admin(make_first, make_second):
-    admins = Group.objects.get(name="Admins")
     for round_ in range(ROUNDS):
         mail.outbox.clear()
-        user = UserFactory(username=f"ada{round_}")
-        user.groups.add(admins)
+        user = in_role("Admins", username=f"ada{round_}")
         assert two_factor.must_use_two_factor(fresh(user))
         devices = [make_first(user, "Phone"), make_second(user, "Laptop")]
         two_factor.recovery_codes_generate(user=user)
 
-        outcomes = race([removal(user, device) for device in devices])
+        outcomes = list(
+            race(first=removal(user, devices[0]), second=removal(user, devices[1])).values()
+        )
 
         assert outcomes.count(None) == 1, f"both were removed: {outcomes}"
         (refusal,) = [o for o in outcomes if o is not None]

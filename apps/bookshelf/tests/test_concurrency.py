@@ -5,14 +5,10 @@ edit saved onto a deleted book)."""
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
-from collections.abc import Callable
 from functools import partial
-from typing import Any
 
 import pytest
-from django.db import connection
 
 from apps.accounts.tests.factories import SuperuserFactory
 from apps.bookshelf.models import Book, BookEvent
@@ -23,44 +19,16 @@ from apps.bookshelf.services import (
     book_delete,
     book_update,
 )
+from apps.core.tests.support import ROW_LOCKS, postgres_only, race_writes
 
 from .factories import BookFactory
 
 pytestmark = [
-    pytest.mark.skipif(
-        connection.vendor != "postgresql",
-        reason="needs PostgreSQL's row locks (SQLite allows one writer); "
-        "runs in CI's PostgreSQL pass",
-    ),
+    postgres_only(ROW_LOCKS),
     pytest.mark.django_db(transaction=True),
 ]
 
 ROUNDS = 20  # the race can go either way; run it often enough to see both
-
-
-def race(**writes: Callable[[], Any]) -> dict[str, Any]:
-    """Run each write in its own thread, all released by one barrier; return per name what
-    it returned ("ok") or the exception it raised."""
-    start = threading.Barrier(len(writes))
-    outcomes: dict[str, Any] = {}
-
-    def run(name: str, write: Callable[[], Any]) -> None:
-        try:
-            start.wait(timeout=10)
-            write()
-            outcomes[name] = "ok"
-        except Exception as error:  # noqa: BLE001  (asserted by the caller)
-            outcomes[name] = error
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=item) for item in writes.items()]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert outcomes.keys() == writes.keys(), f"a thread did not finish: {outcomes}"
-    return outcomes
 
 
 @pytest.fixture
@@ -83,7 +51,7 @@ def test_a_delete_and_an_edit_of_one_version_never_both_apply(users):
         loaded = Book.objects.get(pk=book.pk)  # each person's copy of version 1
         edited = Book.objects.get(pk=book.pk)
 
-        outcomes = race(
+        outcomes = race_writes(
             delete=partial(book_delete, book=loaded, expected_version=1, user=deleter),
             edit=partial(
                 book_update,
@@ -111,7 +79,7 @@ def test_a_delete_and_an_edit_of_one_version_never_both_apply(users):
 def test_two_edits_of_one_version_apply_once_and_refuse_the_other(users):
     for round_ in range(ROUNDS):
         book = BookFactory(title=f"Solaris {round_}")
-        outcomes = race(
+        outcomes = race_writes(
             **{
                 user.username: partial(
                     book_update,
@@ -138,7 +106,7 @@ def test_two_submit_clicks_on_one_draft_submit_it_once(users):
     """(Two approvals at once: test_workflow_concurrency.py.)"""
     for _round in range(ROUNDS):
         book = BookFactory()
-        outcomes = race(
+        outcomes = race_writes(
             **{
                 user.username: partial(
                     book_apply_action,

@@ -8,6 +8,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from apps.bookshelf.models import Book
+from apps.core.tests.support import postgres_only
 
 from .factories import BookFactory
 
@@ -78,11 +79,7 @@ def test_the_table_partial_leaves_the_page_chrome_out(client, publisher):
     assert len(partial) < len(full)
 
 
-@pytest.mark.skipif(
-    connection.vendor != "postgresql",
-    reason="trigram indexes are PostgreSQL's (on SQLite the search scans, as before); "
-    "runs in CI's PostgreSQL pass",
-)
+@postgres_only("trigram indexes are PostgreSQL's (on SQLite the search scans, as before)")
 def test_search_is_served_by_the_trigram_indexes_on_postgresql():
     """The indexes match the expressions the search filters on (UPPER(title) LIKE …): with
     scans of the whole table or of another index ruled out, PostgreSQL's plan uses them."""

@@ -11,7 +11,6 @@ import html
 from http import HTTPStatus
 
 import pytest
-from django.contrib.auth.models import Group
 from django.urls import reverse
 from django.utils import timezone
 
@@ -19,6 +18,7 @@ from apps.accounts.tests.factories import UserFactory
 from apps.bookshelf import policy
 from apps.bookshelf.models import Book
 from apps.bookshelf.services import BOOK_ACTIONS
+from apps.core.tests.support import in_role
 from apps.roles.definitions import ROLES
 
 from .factories import BookFactory, PublishedBookFactory
@@ -71,9 +71,7 @@ def people():
     books without changing them (a direct permission: delete_book alone)."""
     users = {}
     for role in ROLES:
-        user = UserFactory(username=role.name.lower())
-        user.groups.add(Group.objects.get(name=role.name))
-        users[role.name] = user
+        users[role.name] = in_role(role.name, username=role.name.lower())
     users["superuser"] = UserFactory(username="root", is_superuser=True, is_staff=True)
     from conftest import grant
 

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import html
-import json
 from datetime import timedelta
 from http import HTTPStatus
 
@@ -10,19 +9,14 @@ from django.urls import reverse
 from django.utils import timezone
 
 from apps.bookshelf.models import Book
+from apps.core.tests.support import htmx, toasts
 
 from .factories import BookFactory, InReviewBookFactory, PublishedBookFactory
 
 pytestmark = pytest.mark.django_db
 
-HTMX = {"HTTP_HX_REQUEST": "true", "HTTP_HX_CURRENT_URL": "http://testserver/books/?q=x"}
+HTMX = htmx("/books/?q=x")
 LIST_URL = reverse("bookshelf:book-list")
-
-
-def toasts(response) -> list[dict]:
-    """The messages an htmx response carries in HX-Trigger."""
-    payload = json.loads(response.get("HX-Trigger", "{}"))
-    return payload.get("bookshelf:messages", {}).get("messages", [])
 
 
 def book_data(**changes):

@@ -15,14 +15,12 @@ from datetime import timedelta
 from http import HTTPStatus
 
 import pytest
-from django.contrib.auth.models import Group
 from django.core import mail
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from apps.accounts.tests.factories import UserFactory
 from apps.bookshelf.models import Book, BookEvent
 from apps.bookshelf.services import (
     BookActionError,
@@ -33,12 +31,13 @@ from apps.bookshelf.services import (
 )
 from apps.core.counting import CounterBump
 from apps.core.policy import PolicyDenied
+from apps.core.tests.support import htmx, in_role, toasts
 
 from .factories import BookFactory, PublishedBookFactory
 
 pytestmark = pytest.mark.django_db
 
-HTMX = {"HTTP_HX_REQUEST": "true", "HTTP_HX_CURRENT_URL": "http://testserver/books/"}
+HTMX = htmx("/books/")
 REVIEW_URL = reverse("bookshelf:review-queue")
 LIST_URL = reverse("bookshelf:book-list")
 HOME_URL = reverse("core:home")
@@ -63,9 +62,7 @@ ROLES = ["viewer", "editor", "librarian", "publisher", "roleadmin", "superuser"]
 
 def member_of(username: str, role: str, **fields):
     """A user in one of the real roles (the groups migrate creates)."""
-    user = UserFactory(username=username, first_name=username.title(), **fields)
-    user.groups.add(Group.objects.get(name=role))
-    return user
+    return in_role(role, username=username, first_name=username.title(), **fields)
 
 
 @pytest.fixture
@@ -101,12 +98,6 @@ def submitted(by, **fields) -> Book:
 def events(book: Book) -> list[str]:
     """The book's history, newest first, as action names."""
     return list(BookEvent.objects.of_book(book.pk).values_list("action", flat=True))
-
-
-def toasts(response) -> list[dict]:
-    """The messages an htmx response carries in HX-Trigger."""
-    payload = json.loads(response.get("HX-Trigger", "{}"))
-    return payload.get("bookshelf:messages", {}).get("messages", [])
 
 
 def url(name: str, book: Book) -> str:

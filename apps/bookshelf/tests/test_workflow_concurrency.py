@@ -5,62 +5,27 @@ history holds exactly one entry for the decision that won."""
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
-from collections.abc import Callable
 from functools import partial
-from typing import Any
 
 import pytest
-from django.contrib.auth.models import Group
-from django.db import connection
 
-from apps.accounts.tests.factories import UserFactory
 from apps.bookshelf.models import Book, BookEvent
 from apps.bookshelf.services import BookActionError, book_apply_action
+from apps.core.tests.support import ROW_LOCKS, in_role, postgres_only, race_writes
 
 from .factories import BookFactory
 
 pytestmark = [
-    pytest.mark.skipif(
-        connection.vendor != "postgresql",
-        reason="needs PostgreSQL's row locks (SQLite allows one writer); "
-        "runs in CI's PostgreSQL pass",
-    ),
+    postgres_only(ROW_LOCKS),
     pytest.mark.django_db(transaction=True),
 ]
 
 ROUNDS = 20  # the race can go either way; run it often enough to see both
 
 
-def race(**writes: Callable[[], Any]) -> dict[str, Any]:
-    """Run each write in its own thread, all released by one barrier; return per name what
-    it returned ("ok") or the exception it raised."""
-    start = threading.Barrier(len(writes))
-    outcomes: dict[str, Any] = {}
-
-    def run(name: str, write: Callable[[], Any]) -> None:
-        try:
-            start.wait(timeout=10)
-            write()
-            outcomes[name] = "ok"
-        except Exception as error:  # noqa: BLE001  (asserted by the caller)
-            outcomes[name] = error
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=item) for item in writes.items()]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert outcomes.keys() == writes.keys(), f"a thread did not finish: {outcomes}"
-    return outcomes
-
-
 def member_of(username: str, role: str):
-    user = UserFactory(username=username, first_name=username.title())
-    user.groups.add(Group.objects.get(name=role))
+    user = in_role(role, username=username, first_name=username.title())
     user.get_all_permissions()  # their page was loaded before the click
     return user
 
@@ -98,7 +63,7 @@ def assert_consistent(row: Book) -> None:
 def test_two_publishers_approving_at_once_publish_once(people):
     for round_ in range(ROUNDS):
         book = in_review(people["author"], round_)
-        outcomes = race(
+        outcomes = race_writes(
             **{
                 name: partial(
                     book_apply_action,
@@ -133,7 +98,7 @@ def test_approve_racing_withdraw_leaves_one_decision_and_a_consistent_row(people
     won: Counter[str] = Counter()
     for round_ in range(ROUNDS):
         book = in_review(author, round_)
-        outcomes = race(
+        outcomes = race_writes(
             approve=partial(
                 book_apply_action,
                 book=Book.objects.get(pk=book.pk),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from .helpers import in_role
+from apps.core.tests.support import in_role
 
 
 @pytest.fixture

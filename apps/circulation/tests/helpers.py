@@ -2,14 +2,8 @@
 
 from __future__ import annotations
 
-import html
-import json
-
 from apps.bookshelf.tests.factories import PublishedBookFactory
 from apps.circulation.models import Copy
-from apps.roles.tests.helpers import in_role
-
-__all__ = ["book_with_copies", "copies", "fresh", "in_role", "text", "toasts"]
 
 
 def book_with_copies(n: int, **fields):
@@ -28,13 +22,3 @@ def copies(book) -> list[Copy]:
 def fresh(obj):
     obj.refresh_from_db()
     return obj
-
-
-def toasts(response) -> list[dict]:
-    """The messages an htmx response carries in HX-Trigger."""
-    payload = json.loads(response.get("HX-Trigger", "{}"))
-    return payload.get("bookshelf:messages", {}).get("messages", [])
-
-
-def text(response) -> str:
-    return html.unescape(response.content.decode())

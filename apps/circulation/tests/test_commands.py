@@ -14,16 +14,13 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core import mail
 from django.core.management import call_command
-from django.db import connection
 from django.utils import timezone
 
 from apps.bookshelf.tests.factories import PublishedBookFactory
-from apps.bookshelf.tests.test_concurrency import race
 from apps.circulation.models import Copy, CopyStatus, Hold, HoldStatus, Loan
 from apps.circulation.overdue import send_overdue_notices
 from apps.circulation.services import add_copies, borrow, place_hold, return_loan
-
-from .helpers import in_role
+from apps.core.tests.support import ROW_LOCKS, in_role, postgres_only, race_writes
 
 DAY = datetime.timedelta(days=1)
 
@@ -207,10 +204,7 @@ def test_send_overdue_notices_is_quiet_with_verbosity_0():
 DAYS = 10  # rounds: each a new day, so each round reminds every loan again
 
 
-@pytest.mark.skipif(
-    connection.vendor != "postgresql",
-    reason="needs PostgreSQL's row locks (SQLite allows one writer); runs in CI's PostgreSQL pass",
-)
+@postgres_only(ROW_LOCKS)
 @pytest.mark.django_db(transaction=True)
 def test_two_runs_at_once_send_one_reminder_per_loan():
     librarian = in_role("Librarians", username="desk")
@@ -226,7 +220,9 @@ def test_two_runs_at_once_send_one_reminder_per_loan():
         mail.outbox.clear()
         counts: list[int] = []
         date = today + day * DAY
-        outcomes = race(first=partial(one_run, date, counts), second=partial(one_run, date, counts))
+        outcomes = race_writes(
+            first=partial(one_run, date, counts), second=partial(one_run, date, counts)
+        )
 
         assert outcomes == {"first": "ok", "second": "ok"}, outcomes
         assert len(counts) == 2 and sum(counts) == len(loans), counts

@@ -9,10 +9,8 @@ from collections import Counter
 from functools import partial
 
 import pytest
-from django.db import connection
 
 from apps.bookshelf.tests.factories import PublishedBookFactory
-from apps.bookshelf.tests.test_concurrency import race
 from apps.circulation.models import Copy, CopyStatus, Hold, HoldStatus, Loan
 from apps.circulation.services import (
     CirculationRefused,
@@ -23,15 +21,10 @@ from apps.circulation.services import (
     place_hold,
     return_loan,
 )
-
-from .helpers import in_role
+from apps.core.tests.support import ROW_LOCKS, in_role, postgres_only, race_writes
 
 pytestmark = [
-    pytest.mark.skipif(
-        connection.vendor != "postgresql",
-        reason="needs PostgreSQL's row locks (SQLite allows one writer); "
-        "runs in CI's PostgreSQL pass",
-    ),
+    postgres_only(ROW_LOCKS),
     pytest.mark.django_db(transaction=True),
 ]
 
@@ -48,7 +41,7 @@ def test_forty_members_borrowing_five_copies_at_once_get_five_loans(librarian):
     book = PublishedBookFactory()
     add_copies(book=book, count=COPIES, actor=librarian)
     people = members(MEMBERS)
-    outcomes = race(**{p.username: partial(borrow, book=book, member=p) for p in people})
+    outcomes = race_writes(**{p.username: partial(borrow, book=book, member=p) for p in people})
 
     kinds = Counter(
         type(outcome).__name__ if outcome != "ok" else "ok" for outcome in outcomes.values()
@@ -72,7 +65,7 @@ def test_returns_racing_borrows_never_lend_a_copy_twice(librarian):
     holders = members(COPIES, prefix="h")
     loans = [borrow(book=book, member=person) for person in holders]
     newcomers = members(MEMBERS - COPIES, prefix="n")
-    outcomes = race(
+    outcomes = race_writes(
         **{f"return-{loan.pk}": partial(return_loan, loan=loan, actor=librarian) for loan in loans},
         **{p.username: partial(borrow, book=book, member=p) for p in newcomers},
     )
@@ -100,7 +93,7 @@ def test_a_return_racing_a_walk_in_borrow_serves_the_waiting_hold(librarian):
         reader, waiting, walk_in = members(3, prefix=f"r{_round}-")
         loan = borrow(book=book, member=reader)
         place_hold(book=book, member=waiting)
-        outcomes = race(
+        outcomes = race_writes(
             returned=partial(return_loan, loan=loan, actor=librarian),
             walk_in=partial(borrow, book=book, member=walk_in),
         )
@@ -122,7 +115,7 @@ def test_a_hold_and_a_borrow_by_one_member_at_once_never_deadlock(librarian):
         add_copies(book=book, count=1, actor=librarian)
         reader, member = members(2, prefix=f"d{round_}-")
         borrow(book=book, member=reader)  # no copy free: a hold may be placed
-        outcomes = race(
+        outcomes = race_writes(
             hold=partial(place_hold, book=book, member=member),
             borrow=partial(borrow, book=book, member=member),
         )
@@ -144,7 +137,7 @@ def test_expiring_a_hold_while_its_member_borrows_never_lends_a_copy_twice(libra
         return_loan(loan=loan, actor=reader)
         hold = Hold.objects.get(book=book, member=member)
         Hold.objects.filter(pk=hold.pk).update(ready_until=hold.ready_until - 30 * DAY)
-        outcomes = race(
+        outcomes = race_writes(
             expire=partial(expire_holds), borrow=partial(borrow, book=book, member=member)
         )
 

@@ -23,13 +23,14 @@ from apps.circulation.services import (
     return_loan,
 )
 from apps.core.policy import PolicyDenied
+from apps.core.tests.support import htmx, in_role, text, toasts
 
-from .helpers import book_with_copies, copies, in_role, text, toasts
+from .helpers import book_with_copies, copies
 
 pytestmark = pytest.mark.django_db
 
 DAY = datetime.timedelta(days=1)
-HTMX = {"HTTP_HX_REQUEST": "true", "HTTP_HX_CURRENT_URL": "http://testserver/circulation/"}
+HTMX = htmx("/circulation/")
 DESK_URL = reverse("circulation:desk")
 
 

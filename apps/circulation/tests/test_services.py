@@ -9,12 +9,10 @@ from __future__ import annotations
 import datetime
 
 import pytest
-from django.contrib.auth.models import Group
 from django.core import mail
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from apps.accounts.tests.factories import UserFactory
 from apps.bookshelf.models import BookEvent
 from apps.bookshelf.tests.factories import BookFactory, PublishedBookFactory
 from apps.circulation import policy
@@ -32,8 +30,9 @@ from apps.circulation.services import (
     withdraw_copy,
 )
 from apps.core.policy import PolicyDenied
+from apps.core.tests.support import in_role
 
-from .helpers import book_with_copies, fresh, in_role
+from .helpers import book_with_copies, fresh
 
 pytestmark = pytest.mark.django_db
 
@@ -729,11 +728,9 @@ def test_a_copy_kept_on_the_hold_shelf_is_said_so_not_on_loan(db):
 
     from apps.bookshelf.tests.factories import PublishedBookFactory
 
-    desk = UserFactory(username="shelfdesk")
-    desk.groups.add(Group.objects.get(name="Librarians"))
-    reader, waiting = UserFactory(username="shelfreader"), UserFactory(username="shelfwaiting")
-    for person in (reader, waiting):
-        person.groups.add(Group.objects.get(name="Members"))
+    desk = in_role("Librarians", username="shelfdesk")
+    reader = in_role("Members", username="shelfreader")
+    waiting = in_role("Members", username="shelfwaiting")
     book = PublishedBookFactory()
     add_copies(book=book, count=1, actor=desk)
     loan = borrow(book=book, member=reader)

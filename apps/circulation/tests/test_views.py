@@ -21,13 +21,14 @@ from django.utils.formats import date_format
 from apps.bookshelf.tests.factories import BookFactory
 from apps.circulation.models import Copy, CopyStatus, Hold, HoldStatus, Loan
 from apps.circulation.services import borrow, place_hold, return_loan
+from apps.core.tests.support import htmx, in_role, text, toasts
 
-from .helpers import book_with_copies, fresh, in_role, text, toasts
+from .helpers import book_with_copies, fresh
 
 pytestmark = pytest.mark.django_db
 
 DAY = datetime.timedelta(days=1)
-HTMX = {"HTTP_HX_REQUEST": "true", "HTTP_HX_CURRENT_URL": "http://testserver/books/?q=x"}
+HTMX = htmx("/books/?q=x")
 LOANS_URL = reverse("circulation:loans")
 LIST_URL = reverse("bookshelf:book-list")
 PANEL = '<section id="circulation"'

@@ -9,6 +9,7 @@ from django.db import connection
 
 from apps.bookshelf.models import Book
 from apps.circulation.models import Copy, CopyStatus, Loan
+from apps.core.tests.support import postgres_only
 from project.bench import markdown, parse_wrk
 
 WRK_REPORT = """Running 5s test @ http://127.0.0.1:8000/books/
@@ -153,10 +154,7 @@ def test_the_list_pages_hold_the_rows_slicing_holds_for_every_sort_and_search(so
                 assert list(paginator.page(number)) == list(plain.page(number)), (sort, number)
 
 
-@pytest.mark.skipif(
-    connection.vendor != "postgresql",
-    reason="index-only scans are PostgreSQL's plans; runs in CI's PostgreSQL pass",
-)
+@postgres_only("index-only scans are PostgreSQL's plans")
 @pytest.mark.django_db
 @pytest.mark.parametrize(
     ("sort", "index"),
@@ -201,10 +199,7 @@ def test_where_a_sliced_subquery_cannot_be_used_the_ids_are_read_first(monkeypat
     assert [book.title for book in paginator.page(3)] == [f"Book {n:02d}" for n in range(20, 30)]
 
 
-@pytest.mark.skipif(
-    connection.vendor != "postgresql",
-    reason="index-only scans are PostgreSQL's plans; runs in CI's PostgreSQL pass",
-)
+@postgres_only("index-only scans are PostgreSQL's plans")
 @pytest.mark.django_db
 def test_a_search_is_filtered_in_the_title_index_alone():
     """Title or author, sorted by title: the title's sort index holds both, so the page's ids

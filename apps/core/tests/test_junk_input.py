@@ -29,8 +29,9 @@ from django.http import QueryDict
 from django.test import Client
 from django.urls import reverse
 
-from apps.accounts.tests.factories import SuperuserFactory, UserFactory, force_login_verified
+from apps.accounts.tests.factories import SuperuserFactory, force_login_verified
 
+from .support import in_role
 from .test_url_access import ACCESS, url_for
 
 pytestmark = pytest.mark.django_db
@@ -80,9 +81,7 @@ NEVER_SENT = {"csrfmiddlewaretoken"}  # the test client does not check CSRF
 def make_persona(kind: str):
     if kind == "superuser":
         return SuperuserFactory(username="boss")
-    user = UserFactory(username=kind.replace(" ", ""))
-    user.groups.add(Group.objects.get(name="Admins" if kind == "role admin" else "Members"))
-    return user
+    return in_role("Admins" if kind == "role admin" else "Members", username=kind.replace(" ", ""))
 
 
 # --- What a view reads ---------------------------------------------------------------------

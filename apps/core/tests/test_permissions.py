@@ -3,7 +3,7 @@ from __future__ import annotations
 from http import HTTPStatus
 
 import pytest
-from django.contrib.auth.models import AnonymousUser, Group
+from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.template import Context, Template
@@ -13,15 +13,15 @@ from django_htmx.middleware import HtmxMiddleware
 from apps.accounts.tests.factories import SuperuserFactory, UserFactory
 from apps.core.mixins import GroupRequiredMixin
 
+from .support import in_role
+
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def editor_in_group(db):
-    user = UserFactory()
     # The roles exist in every database (created after migrate).
-    user.groups.add(Group.objects.get(name="Editors"))
-    return user
+    return in_role("Editors")
 
 
 def render(template: str, user) -> str:

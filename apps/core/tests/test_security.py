@@ -25,6 +25,7 @@ from apps.accounts.tests.factories import DEFAULT_PASSWORD, UserFactory, force_l
 from apps.core.security import SESSION_STARTED_AT
 
 from .processes import run_django
+from .support import in_role
 
 pytestmark = pytest.mark.django_db
 
@@ -221,13 +222,11 @@ def test_behind_our_proxy_the_real_ip_header_is_used(rf, settings):
 
 
 def test_role_admins_see_and_clear_lockouts(client):
-    from django.contrib.auth.models import Group
 
     UserFactory(username="victim")
     for _ in range(5):
         attempt(client, "victim")
-    admin = UserFactory(username="roleadmin")
-    admin.groups.add(Group.objects.get(name="Admins"))
+    admin = in_role("Admins", username="roleadmin")
     force_login_verified(client, admin)
     page = client.get(reverse("roles:lockouts")).text
     assert "victim" in page and "locked" in page

@@ -9,8 +9,10 @@ import pytest
 from django.contrib.auth.models import Group, Permission
 from django.urls import reverse
 
-from apps.accounts.tests.factories import DEFAULT_PASSWORD, UserFactory, force_login_verified
+from apps.accounts.tests.factories import DEFAULT_PASSWORD, force_login_verified
 from apps.core.security import AUTHENTICATED_AT
+
+from .support import in_role
 
 pytestmark = pytest.mark.django_db
 
@@ -18,8 +20,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def stale_roleadmin(client):
     """A role admin whose password was last typed 16 minutes ago."""
-    admin = UserFactory(username="roleadmin")
-    admin.groups.add(Group.objects.get(name="Admins"))
+    admin = in_role("Admins", username="roleadmin")
     force_login_verified(client, admin)
     session = client.session
     session[AUTHENTICATED_AT] = time.time() - 16 * 60

@@ -6,6 +6,7 @@ A new view without a row fails `test_every_url_pattern_has_an_access_rule`.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from http import HTTPStatus
@@ -13,15 +14,18 @@ from http import HTTPStatus
 import pytest
 from axes.models import AccessAttempt
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from apps.accounts.tests.factories import SuperuserFactory, UserFactory, force_login_verified
 from apps.bookshelf.models import Book
 from apps.circulation.models import Copy, Hold, Loan
 from apps.roles.definitions import ROLES
 
+from .support import in_role
 from .test_security import assert_security_headers
 
 pytestmark = pytest.mark.django_db
@@ -188,15 +192,32 @@ def test_the_table_has_no_stale_rows():
 PERSONAS = ["anonymous", "no role", *(role.name for role in ROLES), "superuser"]
 
 
-def make_persona(kind: str):
+def make_persona(kind: str, username: str | None = None):
     if kind == "anonymous":
         return None
     if kind == "superuser":
-        return SuperuserFactory(username="boss")
-    user = UserFactory(username="person")
-    if kind != "no role":
-        user.groups.add(Group.objects.get(name=kind))
-    return user
+        return SuperuserFactory(username=username or "boss")
+    if kind == "no role":
+        return UserFactory(username=username or "person")
+    return in_role(kind, username=username or "person")
+
+
+@pytest.fixture(scope="module")
+def personas(django_db_setup, django_db_blocker) -> Iterator[dict[str, int]]:
+    """The id of each signed-in persona, made once for the whole table (with the
+    authenticator a privileged page asks for): the tests only sign them in, and whatever a
+    request changes is rolled back with its test. Deleted again after the module."""
+    with django_db_blocker.unblock():
+        users = {
+            kind: make_persona(kind, username=f"person-{number}")
+            for number, kind in enumerate(PERSONAS)
+            if kind != "anonymous"
+        }
+        for user in users.values():
+            TOTPDevice.objects.create(user=user, name="Test phone", confirmed=True)
+    yield {kind: user.pk for kind, user in users.items()}
+    with django_db_blocker.unblock():
+        get_user_model().objects.filter(pk__in=[user.pk for user in users.values()]).delete()
 
 
 def url_for(name: str) -> str:
@@ -305,9 +326,9 @@ ROWS = list(ACCESS)
 
 @pytest.mark.parametrize("name", ROWS)
 @pytest.mark.parametrize("kind", PERSONAS)
-def test_access_rule_holds(client, name, kind):
+def test_access_rule_holds(client, personas, name, kind):
     rule = ACCESS[name]
-    user = make_persona(kind)
+    user = get_user_model().objects.get(pk=personas[kind]) if kind in personas else None
     if user:
         force_login_verified(client, user)
     url = url_for(name)
@@ -352,8 +373,6 @@ def test_the_privileged_namespaces_are_in_the_table():
 @pytest.mark.parametrize("name", PRIVILEGED_ROWS)
 @pytest.mark.parametrize("kind", MUST_USE_TWO_FACTOR)
 def test_every_privileged_url_sends_those_without_a_factor_to_enrolment(client, name, kind):
-    from django_otp.plugins.otp_totp.models import TOTPDevice
-
     user = privileged_persona(kind)
     client.force_login(user)  # signed in with the password only, no factor yet
     url = url_for(name)

@@ -16,10 +16,11 @@ from apps.core.middleware import MESSAGES_EVENT, HtmxMessagesMiddleware
 from apps.core.mixins import HtmxPartialMixin
 
 from .processes import run_django
+from .support import htmx as htmx_headers
 
 pytestmark = pytest.mark.django_db
 
-HTMX = {"HTTP_HX_REQUEST": "true"}
+HTMX = htmx_headers()
 
 
 def test_home_welcomes_anonymous_visitors_with_a_login_link(client):

@@ -1,10 +1,9 @@
-"""Shorthands for the roles tests: a role by name, a permission by codename, a member."""
+"""Shorthands for the roles tests: a role by name, a permission by codename (a member in a
+role: ``apps.core.tests.support.in_role``)."""
 
 from __future__ import annotations
 
 from django.contrib.auth.models import Group, Permission
-
-from apps.accounts.tests.factories import UserFactory
 
 
 def role(name: str) -> Group:
@@ -13,10 +12,3 @@ def role(name: str) -> Group:
 
 def perm(codename: str) -> Permission:
     return Permission.objects.select_related("content_type").get(codename=codename)
-
-
-def in_role(name: str, **fields):
-    """A new user holding the role ``name``."""
-    user = UserFactory(**fields)
-    user.groups.add(role(name))
-    return user

@@ -7,6 +7,7 @@ from django.contrib.auth.models import Group
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from apps.core.tests.support import in_role
 from apps.roles.audit import Change, NamedList, Side, with_permission_names
 from apps.roles.models import AuditEntry
 from apps.roles.services import (
@@ -18,7 +19,7 @@ from apps.roles.services import (
     membership_add,
     membership_remove,
 )
-from apps.roles.tests.helpers import in_role, perm, role
+from apps.roles.tests.helpers import perm, role
 
 pytestmark = pytest.mark.django_db
 

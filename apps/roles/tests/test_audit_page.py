@@ -13,9 +13,10 @@ from django.urls import reverse
 from django.utils.html import strip_tags
 
 from apps.accounts.tests.factories import force_login_verified
+from apps.core.tests.support import in_role
 from apps.roles.models import AuditEntry
 from apps.roles.services import group_delete, group_grant_permission, membership_add
-from apps.roles.tests.helpers import in_role, perm, role
+from apps.roles.tests.helpers import perm, role
 
 pytestmark = pytest.mark.django_db
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import threading
+from functools import partial
 
 import pytest
 from django.contrib.auth.models import Group
 from django.db import connection
 
-from apps.accounts.tests.factories import UserFactory
+from apps.core.tests.support import ROW_LOCKS, in_role, postgres_only, race
 from apps.roles.policy import role_managers
 from apps.roles.services import RoleGuardError, membership_remove
 
@@ -16,35 +16,23 @@ from apps.roles.services import RoleGuardError, membership_remove
 @pytest.mark.django_db(transaction=True)
 def test_two_admins_removing_each_other_at_once_leave_a_manager():
     admins = Group.objects.get(name="Admins")
-    first, second = UserFactory(username="first"), UserFactory(username="second")
+    first, second = in_role("Admins", username="first"), in_role("Admins", username="second")
     for user in (first, second):
-        user.groups.add(admins)
         user.get_all_permissions()  # both pages were loaded before either click
-    start = threading.Barrier(2)
-    outcomes: dict[str, str] = {}
 
-    def remove(actor, target):
-        try:
-            start.wait(timeout=10)
-            membership_remove(actor=actor, group=admins, user=target)
-            outcomes[actor.username] = "removed"
-        except RoleGuardError:
-            outcomes[actor.username] = "refused"
-        except Exception as error:  # noqa: BLE001  (SQLite may refuse the second writer)
-            outcomes[actor.username] = f"failed: {type(error).__name__}"
-        finally:
-            connection.close()
+    def said(outcome) -> str:
+        if isinstance(outcome, RoleGuardError):
+            return "refused"
+        if isinstance(outcome, Exception):  # SQLite may refuse the second writer
+            return f"failed: {type(outcome).__name__}"
+        return "removed"
 
-    threads = [
-        threading.Thread(target=remove, args=(first, second)),
-        threading.Thread(target=remove, args=(second, first)),
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    raced = race(
+        first=partial(membership_remove, actor=first, group=admins, user=second),
+        second=partial(membership_remove, actor=second, group=admins, user=first),
+    )
+    outcomes = {name: said(outcome) for name, outcome in raced.items()}
 
-    assert len(outcomes) == 2, outcomes
     # The invariant, on every database: never both, so somebody can still manage roles.
     assert list(outcomes.values()).count("removed") <= 1, outcomes
     assert role_managers().count() >= 1
@@ -56,10 +44,7 @@ def test_two_admins_removing_each_other_at_once_leave_a_manager():
     # (SQLite's in-memory test database lets one writer at a time and fails the other.)
 
 
-@pytest.mark.skipif(
-    connection.vendor != "postgresql",
-    reason="needs PostgreSQL's row locks (SQLite allows one writer); runs in CI's PostgreSQL pass",
-)
+@postgres_only(ROW_LOCKS)
 @pytest.mark.django_db(transaction=True)
 def test_a_column_toggle_keeps_a_change_made_at_the_same_moment_elsewhere():
     """One admin ticks the "Add" column while another ticks one box in another column:
@@ -80,15 +65,6 @@ def test_a_column_toggle_keeps_a_change_made_at_the_same_moment_elsewhere():
     }
     assert add_column and publish.pk not in add_column
 
-    def run(change, start: threading.Barrier, errors: list[str]) -> None:
-        try:
-            start.wait(timeout=10)
-            change()
-        except Exception as error:  # noqa: BLE001 — reported below
-            errors.append(f"{type(error).__name__}: {error}")
-        finally:
-            connection.close()
-
     def toggle_add_column() -> None:
         group_toggle_column(actor=first, group=viewers, action="add")
 
@@ -97,17 +73,9 @@ def test_a_column_toggle_keeps_a_change_made_at_the_same_moment_elsewhere():
 
     for _ in range(5):  # the race has more than one shape; try it a few times
         viewers.permissions.set([view_book])
-        start = threading.Barrier(2)
-        errors: list[str] = []
-        threads = [
-            threading.Thread(target=run, args=(change, start, errors))
-            for change in (toggle_add_column, tick_publish)
-        ]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=60)
+        outcomes = race(column=toggle_add_column, box=tick_publish)
 
+        errors = [f"{type(o).__name__}: {o}" for o in outcomes.values() if isinstance(o, Exception)]
         assert not errors, errors
         held = set(viewers.permissions.values_list("pk", flat=True))
         assert add_column <= held, "the column was not granted"

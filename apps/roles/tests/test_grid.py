@@ -8,6 +8,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import BadRequest
 
 from apps.accounts.tests.factories import SuperuserFactory
+from apps.core.tests.support import in_role
 from apps.roles.grid import column_permissions, custom_label, permission_grid
 from apps.roles.models import AuditEntry
 from apps.roles.services import (
@@ -17,7 +18,7 @@ from apps.roles.services import (
     group_toggle_column_with_undo,
 )
 
-from .helpers import in_role, perm, role
+from .helpers import perm, role
 
 pytestmark = pytest.mark.django_db
 

@@ -9,7 +9,6 @@ sentence shown next to it, and ``user.has_perm("roles.manage_roles", obj)`` agre
 from __future__ import annotations
 
 import html
-import json
 import re
 from http import HTTPStatus
 
@@ -18,14 +17,15 @@ from django.contrib.auth.models import Group, Permission
 from django.urls import reverse
 
 from apps.accounts.tests.factories import SuperuserFactory, force_login_verified
+from apps.core.tests.support import htmx, in_role, text, toasts
 from apps.roles import policy
 from apps.roles.grid import permission_grid
 
-from .helpers import in_role, perm, role
+from .helpers import perm, role
 
 pytestmark = pytest.mark.django_db
 
-HTMX = {"HTTP_HX_REQUEST": "true"}
+HTMX = htmx()
 
 
 def actors() -> dict[str, object]:
@@ -50,19 +50,10 @@ def fresh(user):
     return type(user).objects.get(pk=user.pk)
 
 
-def said(response) -> str:
-    return html.unescape(response.content.decode())
-
-
 def refusal(response) -> str:
     """The error toast a refused htmx change carries (in HX-Trigger, with the section as it
     really is in the body)."""
-    payload = json.loads(response.get("HX-Trigger", "{}"))
-    errors = [
-        m["message"]
-        for m in payload.get("bookshelf:messages", {}).get("messages", [])
-        if m["level"] in {"danger", "error"}
-    ]
+    errors = [m["message"] for m in toasts(response) if m["level"] in {"danger", "error"}]
     assert response.status_code == HTTPStatus.FORBIDDEN
     assert len(errors) == 1, errors
     return errors[0]
@@ -129,7 +120,7 @@ def test_members_and_suggestions_show_the_self_rule_and_the_server_enforces_it(c
     for who, actor in actors().items():
         actor.groups.add(editors)
         force_login_verified(client, actor)
-        page = said(client.get(reverse("roles:group-detail", args=[editors.pk])))
+        page = text(client.get(reverse("roles:group-detail", args=[editors.pk])))
         reason = str(policy.why_cannot_change_roles_of(fresh(actor), actor))
         remove = client.post(reverse("roles:member-remove", args=[editors.pk, actor.pk]), **HTMX)
         if reason:
@@ -144,7 +135,7 @@ def test_members_and_suggestions_show_the_self_rule_and_the_server_enforces_it(c
         # Adding: the suggestion shows the same sentence instead of Add, and a crafted
         # post is refused with it.
         actor.groups.remove(editors)
-        suggestions = said(
+        suggestions = text(
             client.get(reverse("roles:member-search", args=[editors.pk]), {"q": actor.username})
         )
         add = client.post(
@@ -167,7 +158,7 @@ def test_each_role_on_a_persons_page_is_refused_exactly_when_disabled(client):
         someone = in_role("Viewers")
         for person in (someone, actor):
             url = reverse("roles:user-detail", args=[person.pk])
-            page = said(client.get(url))
+            page = text(client.get(url))
             for group in [*groups, role("Admins")]:
                 tag = re.search(rf'<input[^>]*id="role-{group.pk}"[^>]*>', page, re.S).group(0)
                 disabled = " disabled" in tag
@@ -199,10 +190,10 @@ def test_the_pages_themselves_refuse_with_the_rules_sentence(client):
     force_login_verified(client, editor)
     roles_page = client.get(reverse("roles:group-list"))
     assert roles_page.status_code == HTTPStatus.FORBIDDEN
-    assert str(policy.why_cannot_manage_roles(editor)) in said(roles_page)
+    assert str(policy.why_cannot_manage_roles(editor)) in text(roles_page)
     audit = client.get(reverse("roles:audit"))
     assert audit.status_code == HTTPStatus.FORBIDDEN
-    assert str(policy.why_cannot_read_audit(editor)) in said(audit)
+    assert str(policy.why_cannot_read_audit(editor)) in text(audit)
     assert not editor.has_perm("roles.manage_roles")
 
 

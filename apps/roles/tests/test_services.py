@@ -6,6 +6,7 @@ from django.core.exceptions import BadRequest
 from django.db import transaction
 
 from apps.accounts.tests.factories import SuperuserFactory, UserFactory
+from apps.core.tests.support import in_role
 from apps.roles.models import AuditEntry
 from apps.roles.policy import role_managers
 from apps.roles.services import (
@@ -20,7 +21,7 @@ from apps.roles.services import (
     membership_remove,
     user_set_groups,
 )
-from apps.roles.tests.helpers import in_role, perm, role
+from apps.roles.tests.helpers import perm, role
 
 pytestmark = pytest.mark.django_db
 

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import json
 import re
 from http import HTTPStatus
 
@@ -9,20 +8,13 @@ from django.contrib.auth.models import Group
 from django.urls import reverse
 
 from apps.accounts.tests.factories import SuperuserFactory, UserFactory, force_login_verified
+from apps.core.tests.support import htmx, in_role, toasts
 from apps.roles.models import AuditEntry
-from apps.roles.tests.helpers import in_role, perm, role
+from apps.roles.tests.helpers import perm, role
 
 pytestmark = pytest.mark.django_db
 
-HTMX = {"HTTP_HX_REQUEST": "true", "HTTP_HX_CURRENT_URL": "http://testserver/roles/"}
-
-
-def toasts(response) -> list[dict]:
-    return (
-        json.loads(response.get("HX-Trigger", "{}"))
-        .get("bookshelf:messages", {})
-        .get("messages", [])
-    )
+HTMX = htmx("/roles/")
 
 
 @pytest.fixture
