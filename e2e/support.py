@@ -19,8 +19,11 @@ if TYPE_CHECKING:
 
     from .conftest import BrowserProblems
 
-PHONE = {"width": 390, "height": 844}
-LAPTOP = {"width": 1280, "height": 800}
+# Screen sizes (page.set_viewport_size), and the browsers that have them (new_context).
+PHONE_SIZE = {"width": 390, "height": 844}
+LAPTOP_SIZE = {"width": 1280, "height": 800}
+PHONE = {"viewport": PHONE_SIZE, "is_mobile": True, "has_touch": True}
+LAPTOP = {"viewport": LAPTOP_SIZE}
 
 
 def postgres_only(why: str) -> pytest.MarkDecorator:
@@ -34,6 +37,23 @@ def context_for(browser_problems: BrowserProblems, new_context, **options) -> Br
     from .conftest import watch
 
     return watch(new_context(**options), browser_problems)
+
+
+def book_manager(username: str, first_name: str, last_name: str) -> Any:
+    """Someone who sees, adds, changes, deletes and publishes books (by permissions, without
+    a role), and logs in with the factories' DEFAULT_PASSWORD."""
+    from apps.accounts.tests.factories import UserFactory
+    from conftest import grant
+
+    user = UserFactory(username=username, first_name=first_name, last_name=last_name)
+    return grant(
+        user,
+        "bookshelf.view_book",
+        "bookshelf.add_book",
+        "bookshelf.change_book",
+        "bookshelf.delete_book",
+        "bookshelf.can_publish_book",
+    )
 
 
 # --- Seeded once ---------------------------------------------------------------------------

@@ -37,10 +37,8 @@ from .pages import (
     assert_no_sideways_scroll,
     log_in,
 )
-from .support import demo_data_create, shared_database
+from .support import LAPTOP, PHONE, demo_data_create, shared_database
 
-PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
-LAPTOP = {"viewport": {"width": 1280, "height": 800}}
 VIEWPORTS = {"390x844": PHONE, "1280x800": LAPTOP}
 ROLES = ["anonymous", *(demo.username for demo in DEMO_USERS)]
 

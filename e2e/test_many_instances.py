@@ -26,9 +26,10 @@ import pytest
 
 from .servers import (
     NGINX,
-    ON_POSTGRES,
     Browser,
+    Server,
     csrf_token,
+    free_port,
     manage,
     production_env,
     scratch_database,
@@ -36,18 +37,14 @@ from .servers import (
     stop,
     write_nginx_conf,
 )
-from .test_https import Server, free_port
+from .support import postgres_only
 
 REDIS_URL = "redis://127.0.0.1:6379/14"
 PASSWORD = "bookshelf-demo"
 
 pytestmark = [
     pytest.mark.xdist_group("instances"),
-    pytest.mark.skipif(
-        not ON_POSTGRES,
-        reason="several instances share PostgreSQL (SQLite is one file on one machine); "
-        "runs in CI's PostgreSQL pass",
-    ),
+    postgres_only("several instances share PostgreSQL (SQLite is one file on one machine)"),
 ]
 
 
@@ -119,24 +116,16 @@ def start_nginx(
         f" access_log {nginx_log} upstream;",
         http_extra=f" upstream bookshelf {{\n{upstream} }}\n",
     )
-    processes.append(
-        subprocess.Popen(
-            [NGINX, "-p", str(work), "-c", str(work / "nginx.conf")],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+    nginx = subprocess.Popen(
+        [NGINX, "-p", str(work), "-c", str(work / "nginx.conf")],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
     )
+    processes.append(nginx)
     front = Server(https_port, http_port, work / "ca.pem")
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if front.https("GET", "/healthz").status == 200:
-                return nginx_log, front
-        except OSError:
-            pass
-        if time.monotonic() > deadline:
-            pytest.fail("nginx did not answer within 30 s")
-        time.sleep(0.3)
+    front.wait_until_up(nginx, "nginx", timeout=30)
+    return nginx_log, front
 
 
 def test_signed_in_on_one_instance_the_user_goes_on_on_the_other(site: Site) -> None:
