@@ -95,6 +95,18 @@ A11Y_RUNNER = """
       summary: node.failureSummary,
     })),
   });
+  // A rule that declares its impact reports every violation with that impact (axe sets each
+  // check's impact to the rule's), so a rule below "serious" can never fail a test: it is
+  // not run, which saves a third of the time axe takes. A rule without one is always run.
+  let skipped = null;
+  const unreportable = () => {
+    if (skipped) return skipped;
+    skipped = {};
+    for (const rule of (window.axe._audit && window.axe._audit.rules) || []) {
+      if (rule.impact && !failing.has(rule.impact)) skipped[rule.id] = {enabled: false};
+    }
+    return skipped;
+  };
   window.__a11yCheck = (reason) => {
     if (document.contentType !== "text/html" || !document.body) return Promise.resolve(null);
     if (!window.axe) installAxe();
@@ -116,7 +128,12 @@ A11Y_RUNNER = """
     realSetTimeout.call(window, () => { restore(); }, 0);
     const base = {url: location.href, reason};
     return window.axe
-      .run(document, {resultTypes: ["violations"], restoreScroll: true, preload: false})
+      .run(document, {
+        resultTypes: ["violations"],
+        restoreScroll: true,
+        preload: false,
+        rules: unreportable(),
+      })
       .then(
         (results) => ({
           ...base,
@@ -377,6 +394,35 @@ def demo_site(transactional_db):
     demo_circulation_create()
     usernames = [demo.username for demo in DEMO_USERS]
     return get_user_model().objects.in_bulk(usernames, field_name="username")
+
+
+# --- Groups of tests that share a worker -------------------------------------------------------
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config, items) -> None:
+    """Keep each ``xdist_group`` on one worker under ``--dist loadgroup``.
+
+    pytest-xdist 3.8 tags a grouped test for its scheduler by writing ``item._nodeid``;
+    pytest 9.2 keeps the id in ``item._id`` instead, so the tag is lost and every grouped test
+    is sent wherever (pytest-dev/pytest-xdist#1386): a module's server was started on both
+    workers, and the walk's data seeded per test. Tag the id where pytest 9.2 reads it.
+    Remove once pytest-xdist's fix (#1388) is released and pinned."""
+    if not (hasattr(config, "workerinput") and getattr(config.option, "loadgroup", False)):
+        return
+    try:
+        from _pytest.nodeid import NodeId
+    except ImportError:  # an older pytest: xdist's own tag works
+        return
+    for item in items:
+        names = sorted(
+            {
+                str(mark.args[0] if mark.args else mark.kwargs.get("name", "default"))
+                for mark in item.iter_markers("xdist_group")
+            }
+        )
+        if names and not item.nodeid.endswith("@" + "_".join(names)):
+            item._id = NodeId.parse(f"{item.nodeid}@{'_'.join(names)}")
 
 
 # --- Artifacts of failed tests ----------------------------------------------------------------

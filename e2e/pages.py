@@ -93,6 +93,13 @@ def open_user_menu(page: Page, username: str) -> Locator:
     return menu
 
 
+def log_out(page: Page, base_url: str, username: str) -> None:
+    """Log out through the user menu (from the profile page) and land on the login page."""
+    page.goto(f"{base_url}/accounts/profile/")
+    open_user_menu(page, username).get_by_role("button", name="Log out").click()
+    expect(page).to_have_url(re.compile(r"/accounts/login/"))
+
+
 # --- Focus and layout ------------------------------------------------------------------------
 
 

@@ -4,8 +4,11 @@ production settings, gunicorn, and people talking to it over HTTP with their own
 
 from __future__ import annotations
 
+import http.client
 import os
 import shutil
+import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -66,6 +69,63 @@ def production_env(work: Path, database_url: str, **extra: str) -> dict[str, str
     return env
 
 
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Server:
+    """A TLS front (serve_https, or nginx) on its HTTPS and HTTP ports, trusting exactly
+    the CA in ``ca_file``."""
+
+    def __init__(self, https_port: int, http_port: int, ca_file: Path) -> None:
+        self.https_port, self.http_port = https_port, http_port
+        self.base = f"https://127.0.0.1:{https_port}"
+        self.ca_file = ca_file
+
+    @property
+    def context(self) -> ssl.SSLContext:
+        # The server writes its CA certificate on start: trust exactly that one.
+        return ssl.create_default_context(cafile=str(self.ca_file))
+
+    def https(self, method: str, path: str, body: str | None = None, headers: dict | None = None):
+        connection = http.client.HTTPSConnection(
+            "127.0.0.1", self.https_port, context=self.context, timeout=20
+        )
+        connection.request(method, path, body=body, headers=headers or {})
+        response = connection.getresponse()
+        response.text = response.read().decode()
+        connection.close()
+        return response
+
+    def http(self, path: str):
+        connection = http.client.HTTPConnection("127.0.0.1", self.http_port, timeout=20)
+        connection.request("GET", path)
+        response = connection.getresponse()
+        response.read()
+        connection.close()
+        return response
+
+    def wait_until_up(self, process: subprocess.Popen, what: str, timeout: float) -> None:
+        """Return once /healthz answers on the HTTPS port (and the HTTP port answers); fail
+        if ``process`` (the server, or the proxy in front of it) exits or ``timeout`` passes."""
+        deadline = time.monotonic() + timeout
+        while True:
+            if process.poll() is not None:
+                output = process.stdout or process.stderr
+                pytest.fail(f"{what} exited:\n" + (output.read() if output else ""))
+            try:
+                if self.https("GET", "/healthz").status == 200 and self.http("/healthz").status:
+                    return
+            except OSError:  # not listening yet, or its certificate not written yet
+                pass
+            if time.monotonic() > deadline:
+                process.terminate()
+                pytest.fail(f"{what} did not answer within {timeout} s")
+            time.sleep(0.3)
+
+
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 
 
@@ -76,8 +136,6 @@ def write_nginx_conf(
     127.0.0.1 (``ca.pem`` for the clients), the template filled in with ``upstream`` and
     wrapped in a standalone nginx.conf (``http_extra`` inside its http block, before the
     template). Returns the HTTP and HTTPS ports it listens on."""
-    from .test_https import free_port
-
     if not Path(NGINX).exists():
         pytest.fail("nginx is not installed: `apt-get install nginx` (make test installs it)")
     ca = trustme.CA()

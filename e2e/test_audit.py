@@ -10,8 +10,8 @@ from apps.accounts.tests.factories import UserFactory
 from apps.roles.services import group_delete, group_grant_permission, membership_add
 
 from .conftest import log_in, watch
+from .support import PHONE
 
-PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
 # Long words are what push a phone page sideways.
 LONG_ROLE = "Regional-collection-coordinators-for-rare-manuscripts"
 LONG_USERNAME = "maximilian.membership-with-a-very-long-username"

@@ -17,13 +17,12 @@ from playwright.sync_api import Browser, Page, expect
 from apps.accounts.tests.factories import DEFAULT_PASSWORD, UserFactory
 from apps.bookshelf.models import Book
 from apps.bookshelf.tests.factories import BookFactory
-from conftest import grant
 
 from .conftest import log_in, watch
-from .pages import htmx_settled
+from .pages import assert_no_sideways_scroll, htmx_settled
+from .support import LAPTOP_SIZE, PHONE_SIZE, book_manager
 from .test_books import row
 
-PHONE = {"width": 390, "height": 844}
 PHONE_SCREENSHOT = Path(__file__).resolve().parent.parent / "docs/screenshots/books-phone.png"
 
 
@@ -40,15 +39,7 @@ def shelf(transactional_db):
 
 @pytest.fixture
 def editor_in_chief(transactional_db):
-    user = UserFactory(username="chief", first_name="Chloe", last_name="Chief")
-    return grant(
-        user,
-        "bookshelf.view_book",
-        "bookshelf.add_book",
-        "bookshelf.change_book",
-        "bookshelf.delete_book",
-        "bookshelf.can_publish_book",
-    )
+    return book_manager("chief", "Chloe", "Chief")
 
 
 def open_menu(page: Page, title: str) -> None:
@@ -72,22 +63,7 @@ def active_element(page: Page) -> str:
 def assert_focus_on(page: Page, locator) -> None:
     expect(locator).to_be_focused()
     assert not page.evaluate("() => document.activeElement === document.body")
-    settled(page)
-
-
-def settled(page: Page) -> None:
-    """htmx has bound what it swapped in: it binds new content at settle time, about 20 ms
-    after the swap (and after focus moved there). A person can't press a key that fast;
-    Playwright can, and then the form submits without htmx (which works, but reloads).
-    Call it once the swap is known to have happened (focus moved into the new content)."""
-    expect(page.locator(".htmx-added")).to_have_count(0)
-
-
-def assert_no_sideways_scroll(page: Page) -> None:
-    sizes = page.evaluate(
-        "() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]"
-    )
-    assert sizes[0] <= sizes[1], f"the page scrolls sideways: {sizes}"
+    htmx_settled(page)
 
 
 def assert_within_viewport(page: Page, locator) -> None:
@@ -203,7 +179,7 @@ def test_the_menu_button_opens_with_space_as_a_button_does(
 def test_at_390_px_nothing_scrolls_sideways_and_every_control_is_reachable(
     page: Page, live_server, shelf, editor_in_chief
 ):
-    page.set_viewport_size(PHONE)
+    page.set_viewport_size(PHONE_SIZE)
     log_in(page, live_server.url, "chief")
     page.goto(f"{live_server.url}/books/")
     assert_no_sideways_scroll(page)
@@ -273,7 +249,7 @@ def test_a_long_unbroken_title_wraps_and_keeps_the_columns(
 ):
     BookFactory(title="W" * 200, author="Long", is_published=True, published_at=timezone.now())
     log_in(page, live_server.url, "chief")
-    for size in ({"width": 1280, "height": 800}, PHONE):
+    for size in (LAPTOP_SIZE, PHONE_SIZE):
         page.set_viewport_size(size)
         page.goto(f"{live_server.url}/books/?q=WWWW")
         assert_no_sideways_scroll(page)

@@ -15,6 +15,7 @@ from apps.bookshelf.tests.factories import BookFactory
 from conftest import grant
 
 from .conftest import log_in
+from .support import book_manager
 
 SCREENSHOT = Path(__file__).resolve().parent.parent / "docs" / "screenshots" / "books.png"
 
@@ -37,15 +38,7 @@ def catalogue(transactional_db):
 @pytest.fixture
 def managing_editor(transactional_db):
     """Edits, publishes and deletes: the whole flow of the issue in one person."""
-    user = UserFactory(username="manager", first_name="Mia", last_name="Manager")
-    return grant(
-        user,
-        "bookshelf.view_book",
-        "bookshelf.add_book",
-        "bookshelf.change_book",
-        "bookshelf.delete_book",
-        "bookshelf.can_publish_book",
-    )
+    return book_manager("manager", "Mia", "Manager")
 
 
 @pytest.fixture

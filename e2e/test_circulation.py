@@ -17,13 +17,13 @@ from pathlib import Path
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import Browser, Page, expect
 
 from apps.bookshelf.models import Book
 from apps.circulation.models import Copy, CopyStatus, Hold, HoldStatus, Loan
 from apps.circulation.services import availability
 
-from .conftest import BrowserProblems, watch
+from .conftest import watch
 from .pages import (
     BookList,
     CopiesPanel,
@@ -37,15 +37,10 @@ from .pages import (
     scripts_ready,
     toast,
 )
+from .support import PHONE_SIZE, context_for
 
 PASSWORD = settings.DEMO_PASSWORD
-PHONE = {"width": 390, "height": 844}
 DESK_SCREENSHOT = Path(__file__).resolve().parent.parent / "docs" / "screenshots" / "desk.png"
-
-
-def context_for(browser_problems: BrowserProblems, new_context, **options) -> BrowserContext:
-    """A fresh browser context (its own cookies: another person), watched like ``page``'s."""
-    return watch(new_context(**options), browser_problems)
 
 
 def free_book(member, *, copies: int, available: int | None = None) -> Book:
@@ -238,7 +233,7 @@ def test_loans_fit_a_phone_and_show_the_overdue_loan(page: Page, live_server, de
     assert len(overdue) == 1 and len(current) == 1, (overdue, current)
     held = Hold.objects.active().get(member=member)
 
-    page.set_viewport_size(PHONE)
+    page.set_viewport_size(PHONE_SIZE)
     log_in(page, live_server.url, "member", PASSWORD)
     loans = LoansPage(page, live_server.url).open()
     expect(loans.section("On loan").locator("li")).to_have_count(2)

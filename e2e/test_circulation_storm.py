@@ -32,28 +32,25 @@ import psycopg
 import pytest
 
 from .servers import (
-    ON_POSTGRES,
     TIMEOUT,
     Browser,
     Reply,
     csrf_token,
+    free_port,
     manage,
     production_env,
     scratch_database,
     start_gunicorn,
     stop,
 )
-from .test_https import free_port
+from .support import postgres_only
 
 T = TypeVar("T")
 
 # One gunicorn and one database (module fixture) for the storm: keep it in one xdist worker.
 pytestmark = [
     pytest.mark.xdist_group("storm"),
-    pytest.mark.skipif(
-        not ON_POSTGRES,
-        reason="needs PostgreSQL (SQLite serialises writes); runs in CI's PostgreSQL pass",
-    ),
+    postgres_only("needs PostgreSQL (SQLite serialises writes)"),
 ]
 
 MEMBERS = [f"storm{n:02d}" for n in range(40)]

@@ -3,13 +3,9 @@ with production settings on free ports, checked over TLS and in Chromium."""
 
 from __future__ import annotations
 
-import http.client
 import os
-import socket
-import ssl
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -17,6 +13,7 @@ from playwright.sync_api import Browser, expect
 
 from .conftest import watch
 from .observatory import grade
+from .servers import Server, free_port
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -31,42 +28,6 @@ EXPECTED_HEADERS = {
     "cross-origin-resource-policy": "same-origin",
     "cross-origin-embedder-policy": "require-corp",
 }
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class Server:
-    def __init__(self, https_port: int, http_port: int, ca_file: Path) -> None:
-        self.https_port, self.http_port = https_port, http_port
-        self.base = f"https://127.0.0.1:{https_port}"
-        self.ca_file = ca_file
-
-    @property
-    def context(self) -> ssl.SSLContext:
-        # The server writes its CA certificate on start: trust exactly that one.
-        return ssl.create_default_context(cafile=str(self.ca_file))
-
-    def https(self, method: str, path: str, body: str | None = None, headers: dict | None = None):
-        connection = http.client.HTTPSConnection(
-            "127.0.0.1", self.https_port, context=self.context, timeout=20
-        )
-        connection.request(method, path, body=body, headers=headers or {})
-        response = connection.getresponse()
-        response.text = response.read().decode()
-        connection.close()
-        return response
-
-    def http(self, path: str):
-        connection = http.client.HTTPConnection("127.0.0.1", self.http_port, timeout=20)
-        connection.request("GET", path)
-        response = connection.getresponse()
-        response.read()
-        connection.close()
-        return response
 
 
 @pytest.fixture(scope="session")
@@ -95,19 +56,7 @@ def https_server(tmp_path_factory):
         text=True,
     )
     server = Server(https_port, http_port, data_dir / "ca.pem")
-    deadline = time.monotonic() + 120
-    while True:
-        if process.poll() is not None:
-            pytest.fail("serve_https exited:\n" + process.stdout.read())
-        try:
-            if server.https("GET", "/healthz").status == 200 and server.http("/healthz").status:
-                break
-        except (OSError, ssl.SSLError, FileNotFoundError):
-            pass
-        if time.monotonic() > deadline:
-            process.terminate()
-            pytest.fail("serve_https did not answer within 120 s")
-        time.sleep(0.5)
+    server.wait_until_up(process, "serve_https", timeout=120)
     yield server
     process.terminate()
     process.wait(timeout=20)

@@ -4,11 +4,17 @@ nothing scrolls sideways and axe-core finds no serious or critical violation.
 The pages come from the access table (apps/core/tests/test_url_access.py): a page a role
 may open is walked as that role, and a new URL that is not walked here, or said not to be a
 page, fails `test_the_walk_covers_every_page_of_the_access_table`.
+
+The walk only reads, so the module seeds the demo data once (``walk_data``) instead of once
+per test, and each role logs in once per worker: on the other screen it starts from the same
+signed-in browser state. Each screen size is an xdist group, so the two workers of
+`make e2e` each walk one half, of the same length.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 from django.conf import settings
@@ -31,11 +37,39 @@ from .pages import (
     assert_no_sideways_scroll,
     log_in,
 )
+from .support import LAPTOP, PHONE, demo_data_create, shared_database
 
-PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
-LAPTOP = {"viewport": {"width": 1280, "height": 800}}
 VIEWPORTS = {"390x844": PHONE, "1280x800": LAPTOP}
 ROLES = ["anonymous", *(demo.username for demo in DEMO_USERS)]
+
+
+def walk_on(viewport: str):
+    """One xdist group per screen size: two halves of the same length, each walked by one
+    worker of `make e2e` on the demo data it seeds once."""
+    return pytest.param(viewport, marks=pytest.mark.xdist_group(f"walk-{viewport}"))
+
+
+@pytest.fixture(scope="module")
+def walk_data(django_db_setup, django_db_blocker) -> Iterator[dict[str, Any]]:
+    """seed_demo's users and books, seeded once for this module (its tests only read) and
+    flushed when its last test is done."""
+    with shared_database(django_db_blocker):
+        yield demo_data_create()
+
+
+@pytest.fixture
+def transactional_db(walk_data, django_db_blocker) -> Iterator[None]:
+    """The database as pytest-django's ``transactional_db`` opens it (the live server needs
+    it), but ``walk_data``'s, kept between this module's tests instead of flushed after each."""
+    with django_db_blocker.unblock():
+        yield
+
+
+@pytest.fixture(scope="module")
+def signed_in() -> dict[str, Any]:
+    """Each role's browser state (cookies, storage) once it has logged in: the walk on the
+    other screen starts from it instead of logging in again."""
+    return {}
 
 
 class Site:
@@ -151,18 +185,26 @@ def test_the_walk_covers_every_page_of_the_access_table():
     assert not missing, f"Pages the layout walk does not open (add them to PAGES): {missing}"
 
 
-@pytest.mark.parametrize("viewport", VIEWPORTS)
+@pytest.mark.parametrize("viewport", [walk_on(viewport) for viewport in VIEWPORTS])
 @pytest.mark.parametrize("role", ROLES)
 def test_every_page_fits_the_screen_and_passes_axe(
-    new_context, live_server, demo_site, browser_problems: BrowserProblems, role, viewport
+    new_context,
+    live_server,
+    walk_data,
+    signed_in,
+    browser_problems: BrowserProblems,
+    role,
+    viewport,
 ):
     """The pages' accessibility is checked as each one loads (browser_problems); this walk
     adds the width check and the error pages, and says everything it found at once."""
-    site = Site(demo_site)
-    context = watch(new_context(**VIEWPORTS[viewport]), browser_problems)
+    site = Site(walk_data)
+    state = signed_in.get(role)
+    context = watch(new_context(**VIEWPORTS[viewport], storage_state=state), browser_problems)
     page = context.new_page()
-    if role != "anonymous":
+    if role != "anonymous" and state is None:
         log_in(page, live_server.url, role, settings.DEMO_PASSWORD)
+        signed_in[role] = context.storage_state()
     paths = pages_for(role, site)
     # The error pages, which every role can meet.
     missing_page = f"{live_server.url}/no-such-page/"

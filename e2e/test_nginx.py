@@ -8,12 +8,18 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 
 import pytest
 
-from .servers import BASE_DIR, NGINX, manage, production_env, write_nginx_conf
-from .test_https import Server, free_port
+from .servers import (
+    BASE_DIR,
+    NGINX,
+    Server,
+    free_port,
+    manage,
+    production_env,
+    write_nginx_conf,
+)
 
 # One nginx + gunicorn (module fixture) for all these tests: keep them in one pytest-xdist worker.
 pytestmark = pytest.mark.xdist_group("nginx")
@@ -53,19 +59,7 @@ def proxied_site(tmp_path_factory):
         text=True,
     )
     site = Server(https_port, http_port, work / "ca.pem")
-
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if site.https("GET", "/healthz").status == 200:
-                break
-        except OSError:
-            pass
-        if nginx.poll() is not None:
-            pytest.fail("nginx exited: " + nginx.stderr.read())
-        if time.monotonic() > deadline:
-            pytest.fail("nginx + gunicorn did not answer within 60 s")
-        time.sleep(0.3)
+    site.wait_until_up(nginx, "nginx + gunicorn", timeout=60)
     yield site
     nginx.terminate()
     gunicorn.terminate()

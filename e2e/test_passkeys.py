@@ -13,9 +13,8 @@ import re
 from playwright.sync_api import Browser, CDPSession, Page, expect
 
 from .conftest import BrowserProblems, watch
-from .pages import assert_no_sideways_scroll, fill_login_form, log_in, open_user_menu
-
-PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
+from .pages import assert_no_sideways_scroll, fill_login_form, log_in, log_out
+from .support import PHONE
 
 
 def virtual_authenticator(page: Page) -> tuple[CDPSession, str]:
@@ -36,12 +35,6 @@ def virtual_authenticator(page: Page) -> tuple[CDPSession, str]:
         },
     )
     return cdp, added["authenticatorId"]
-
-
-def log_out(page: Page, base: str, username: str) -> None:
-    page.goto(f"{base}/accounts/profile/")
-    open_user_menu(page, username).get_by_role("button", name="Log out").click()
-    expect(page).to_have_url(re.compile(r"/accounts/login/"))
 
 
 def test_a_member_adds_a_passkey_and_logs_in_with_it(

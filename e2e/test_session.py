@@ -1,13 +1,13 @@
 """Session expiry in a real browser: the warning, "Stay signed in", and typed text kept
-across an expiry and a new login. The idle limit is shortened to a few seconds per test."""
+across an expiry and a new login. Time passes when the test moves the clock (support.Clock:
+the server's sessions, the browser's cookies and its scripts' clock together), so no test
+waits for a limit; the limits are short all the same, and long enough that the real time a
+slow machine takes never reaches them."""
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from playwright.sync_api import Browser, Page, expect
-from qsessions.models import Session
 
 from apps.accounts.tests.factories import DEFAULT_PASSWORD, UserFactory
 from apps.bookshelf.models import Book
@@ -15,6 +15,7 @@ from apps.bookshelf.tests.factories import BookFactory
 from conftest import grant
 
 from .conftest import log_in, watch
+from .support import Clock
 
 EXPIRED = "Your session expired; sign in again to continue."
 NOT_SAVED = "Your last change was not saved."
@@ -32,12 +33,6 @@ def emma(transactional_db):
     return BookFactory(title="Emma", author="Jane Austen", publication_year=1815)
 
 
-def session_end(page: Page) -> float:
-    """When the server forgets the browser's session (epoch seconds)."""
-    key = next(c["value"] for c in page.context.cookies() if c["name"] == "sessionid")
-    return Session.objects.get(session_key=key).expire_date.timestamp()
-
-
 def sign_in_again(page: Page, login: str) -> None:
     page.get_by_label("Username or email").fill(login)
     page.get_by_label("Password").fill(DEFAULT_PASSWORD)
@@ -47,19 +42,21 @@ def sign_in_again(page: Page, login: str) -> None:
 def test_the_warning_comes_before_the_idle_limit_and_stay_signed_in_keeps_the_session(
     page: Page, live_server, settings, e2e_users
 ):
-    settings.SESSION_COOKIE_AGE = 8
-    settings.SESSION_WARNING_SECONDS = 6
+    settings.SESSION_COOKIE_AGE = 50
+    settings.SESSION_WARNING_SECONDS = 40
+    clock = Clock(page)
     log_in(page, live_server.url, "member")
-    first_end = session_end(page)
+    first_end = clock.session_end()
 
+    clock.move(12)  # into the last 40 seconds
     warning = page.get_by_role("alert").filter(has_text="for inactivity")
     expect(warning).to_contain_text("You'll be signed out in less than a minute for inactivity.")
     warning.get_by_role("button", name="Stay signed in").click()
     expect(warning).to_have_count(0)
-    assert session_end(page) > first_end
+    assert clock.session_end() > first_end
 
     # Past the end the session had before: still signed in (the browser's cookie too).
-    page.wait_for_timeout(max(0, first_end - time.time() + 0.5) * 1000)
+    clock.move(first_end - clock.now() + 0.5)
     page.goto(f"{live_server.url}/accounts/profile/")
     expect(page).to_have_url(f"{live_server.url}/accounts/profile/")
     expect(page.get_by_role("heading", level=1)).to_have_text("Your profile")
@@ -68,8 +65,9 @@ def test_the_warning_comes_before_the_idle_limit_and_stay_signed_in_keeps_the_se
 def test_typing_survives_an_expired_session_and_comes_back_after_signing_in(
     page: Page, live_server, settings, editor, emma
 ):
-    settings.SESSION_COOKIE_AGE = 6
-    settings.SESSION_WARNING_SECONDS = 2
+    settings.SESSION_COOKIE_AGE = 60
+    settings.SESSION_WARNING_SECONDS = 20
+    clock = Clock(page)
     log_in(page, live_server.url, "manager")
     page.goto(f"{live_server.url}/books/?q=e")
 
@@ -85,8 +83,9 @@ def test_typing_survives_an_expired_session_and_comes_back_after_signing_in(
     new_form.get_by_label("Author").fill("Stanisław Lem")
 
     # The idle limit passes; the page says so, and Save leads to the login page.
+    clock.move(clock.session_end() - clock.now() + 0.5)
     expired = page.get_by_role("alert").filter(has_text="Your session has expired")
-    expect(expired).to_be_visible(timeout=15_000)
+    expect(expired).to_be_visible()
     # Really over: the browser has dropped the session cookie (it lives as long as the idle
     # limit), so the page's clock did not call it early.
     assert "sessionid" not in {cookie["name"] for cookie in page.context.cookies()}
@@ -126,14 +125,16 @@ def test_a_plain_form_keeps_its_typing_across_an_expiry_too(
 ):
     """The edit page posts without htmx: the text is kept when the form is sent and given
     back only if the post was refused (the next page is the login page)."""
-    settings.SESSION_COOKIE_AGE = 4
-    settings.SESSION_WARNING_SECONDS = 1
+    settings.SESSION_COOKIE_AGE = 60
+    settings.SESSION_WARNING_SECONDS = 20
+    clock = Clock(page)
     log_in(page, live_server.url, "manager")
     edit_page = f"/books/{emma.pk}/edit/"
     page.goto(f"{live_server.url}{edit_page}")
     page.get_by_label("Author").fill("J. Austen")
 
-    expect(page.get_by_text("Your session has expired")).to_be_visible(timeout=15_000)
+    clock.move(clock.session_end() - clock.now() + 0.5)
+    expect(page.get_by_text("Your session has expired")).to_be_visible()
     page.get_by_role("button", name="Save").click()
     expect(page).to_have_url(f"{live_server.url}/accounts/login/?next=/books/{emma.pk}/edit/")
     expect(page.get_by_text("We kept what you typed: it will be back")).to_be_visible()
@@ -153,14 +154,15 @@ def test_without_javascript_the_login_page_says_the_change_was_not_saved(
 ):
     context = watch(browser.new_context(java_script_enabled=False), browser_problems)
     page = context.new_page()
-    settings.SESSION_COOKIE_AGE = 4
+    settings.SESSION_COOKIE_AGE = 60
+    clock = Clock(page, scripts=False)
     page.goto(f"{live_server.url}/accounts/login/")
     sign_in_again(page, "manager")
     edit_page = f"/books/{emma.pk}/edit/"
     page.goto(f"{live_server.url}{edit_page}")
     page.get_by_label("Title").fill("Emma (lost)")
 
-    page.wait_for_timeout(max(0, session_end(page) - time.time() + 0.5) * 1000)
+    clock.move(clock.session_end() - clock.now() + 0.5)
     page.get_by_role("button", name="Save").click()
     expect(page).to_have_url(f"{live_server.url}/accounts/login/?next=/books/{emma.pk}/edit/")
     expect(page.get_by_text(EXPIRED)).to_be_visible()

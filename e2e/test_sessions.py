@@ -7,8 +7,8 @@ from playwright.sync_api import Browser, Page, expect
 
 from .conftest import BrowserProblems, watch
 from .pages import assert_no_sideways_scroll, htmx_settled, log_in, scripts_ready, toast
+from .support import PHONE
 
-PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
 IPHONE_UA = (
     "Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X) AppleWebKit/605.1.15 "
     "(KHTML, like Gecko) Version/18.0 Mobile/15E148 Safari/604.1"

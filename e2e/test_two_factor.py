@@ -14,12 +14,12 @@ from .pages import (
     assert_no_sideways_scroll,
     fill_login_form,
     fill_second_factor,
-    open_user_menu,
+    log_out,
     totp_code,
 )
+from .support import PHONE
 
 PASSWORD = settings.DEMO_PASSWORD
-PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
 
 
 def key_shown(page: Page) -> str:
@@ -28,12 +28,6 @@ def key_shown(page: Page) -> str:
 
     text = page.locator("#totp-secret").inner_text().replace(" ", "")
     return b32decode(text).hex()
-
-
-def log_out(page: Page, base: str) -> None:
-    page.goto(f"{base}/accounts/profile/")
-    open_user_menu(page, "roleadmin").get_by_role("button", name="Log out").click()
-    expect(page).to_have_url(re.compile(r"/accounts/login/"))
 
 
 def test_roleadmin_enrols_on_the_way_to_roles_then_logs_in_with_codes(
@@ -71,7 +65,7 @@ def test_roleadmin_enrols_on_the_way_to_roles_then_logs_in_with_codes(
     expect(page.get_by_role("heading", level=1)).to_contain_text("Roles")
 
     # Out, and in again with the password and the app's next code.
-    log_out(page, base)
+    log_out(page, base, "roleadmin")
     page.goto(f"{base}/accounts/login/?next=/roles/")
     fill_login_form(page, "roleadmin", PASSWORD)
     expect(page.get_by_role("heading", level=1)).to_have_text("Two-factor authentication")
@@ -81,12 +75,12 @@ def test_roleadmin_enrols_on_the_way_to_roles_then_logs_in_with_codes(
     expect(page).to_have_url(f"{base}/roles/")
 
     # A recovery code works once.
-    log_out(page, base)
+    log_out(page, base, "roleadmin")
     fill_login_form(page, "roleadmin", PASSWORD)
     fill_second_factor(page, recovery)
     expect(page).to_have_url(f"{base}/accounts/two-factor/")  # told to make new ones
     expect(page.get_by_text("You used a recovery code; 9 are left.")).to_be_visible()
-    log_out(page, base)
+    log_out(page, base, "roleadmin")
     fill_login_form(page, "roleadmin", PASSWORD)
     fill_second_factor(page, recovery)
     expect(page.get_by_text("That code is not right, or was used already.")).to_be_visible()

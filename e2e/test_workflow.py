@@ -14,12 +14,12 @@ import re
 from pathlib import Path
 
 from django.conf import settings
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import Browser, Page, expect
 
 from apps.bookshelf.models import Book
 from apps.bookshelf.services import book_apply_action, book_create
 
-from .conftest import BrowserProblems, watch
+from .conftest import watch
 from .pages import (
     FOUR_EYES_REFUSAL,
     BookList,
@@ -33,20 +33,14 @@ from .pages import (
     scripts_ready,
     toast,
 )
+from .support import LAPTOP_SIZE, PHONE_SIZE, context_for
 
 SCREENSHOT = Path(__file__).resolve().parent.parent / "docs" / "screenshots" / "review.png"
-LAPTOP = {"width": 1280, "height": 800}
-PHONE = {"width": 390, "height": 844}
 PASSWORD = settings.DEMO_PASSWORD
 
 TITLE = "Kindred"
 COMMENT = "The description is missing: add a few sentences about the book itself."
 DESCRIPTION = "Dana, a writer in 1976 Los Angeles, is pulled back to a Maryland plantation."
-
-
-def context_for(browser_problems: BrowserProblems, new_context, **options) -> BrowserContext:
-    """A fresh browser context (its own cookies: another person), watched like ``page``'s."""
-    return watch(new_context(**options), browser_problems)
 
 
 def open_book_menu(books: BookList, title: str):
@@ -265,12 +259,12 @@ def test_without_javascript_changes_are_requested_and_the_book_resubmitted(
 def test_the_review_queue_fits_a_phone_and_is_photographed(page: Page, live_server, demo_site):
     """README's picture of the queue (1280×800), then the same queue at 390×844."""
     log_in(page, live_server.url, "publisher", PASSWORD)
-    page.set_viewport_size(LAPTOP)
+    page.set_viewport_size(LAPTOP_SIZE)
     queue = ReviewQueue(page, live_server.url).open()
     expect(queue.rows).to_have_count(2)
     page.screenshot(path=str(SCREENSHOT))
 
-    page.set_viewport_size(PHONE)
+    page.set_viewport_size(PHONE_SIZE)
     queue.open()
     assert_no_sideways_scroll(page)
     queue.request_changes_form("Moby-Dick")  # the open comment form must fit too
