@@ -17,7 +17,7 @@ NGINX := $(shell command -v nginx || ls /usr/sbin/nginx 2>/dev/null)
 APT_GET := $(shell command -v apt-get)
 # make e2e K=expr: only the tests pytest's -k selects. HEADED=1: show the browser.
 # UNIT_WORKERS, E2E_WORKERS: processes for the unit and browser tests (pytest-xdist; 0 = one).
-UNIT_WORKERS ?= 0
+UNIT_WORKERS ?= 2
 E2E_WORKERS ?= 2
 # The slowest tests of each run, so the next slow one is seen.
 DURATIONS ?= 15

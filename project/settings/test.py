@@ -32,4 +32,4 @@ _XDIST_RUN = "-".join(
 ).strip("-")
 if REDIS_URL and _XDIST_RUN:
     for _cache in CACHES.values():
-        _cache["KEY_PREFIX"] = f"{_cache['KEY_PREFIX']}-{_XDIST_RUN}"
+        _cache["KEY_PREFIX"] = f"{_cache['KEY_PREFIX']}-{_XDIST_RUN}"  # type: ignore[index]
