@@ -84,7 +84,7 @@ format: $(VENV)/.dev-installed
 
 unit: $(VENV)/.dev-installed
 	@SECONDS=0; \
-	$(BIN)/pytest --ds=project.settings.test apps -n $(UNIT_WORKERS) --durations=$(DURATIONS); \
+	$(BIN)/pytest --ds=project.settings.test apps -n $(UNIT_WORKERS) -rs --durations=$(DURATIONS); \
 	status=$$?; echo "make unit: $$SECONDS s wall time"; exit $$status
 
 # A failed test's trace, screenshot and console log land in e2e/artifacts/ (pyproject.toml).
