@@ -8,28 +8,25 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import pytest
-
-from .servers import ON_POSTGRES
+# One marker for both suites: the unit suite's (skips on SQLite with the reason shown).
+from apps.core.tests.support import postgres_only as postgres_only
 
 if TYPE_CHECKING:
     from playwright.sync_api import BrowserContext, Page
 
     from .conftest import BrowserProblems
 
+# Pictures of the app for the README and docs, retaken by the tests that reach each screen.
+SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+
 # Screen sizes (page.set_viewport_size), and the browsers that have them (new_context).
 PHONE_SIZE = {"width": 390, "height": 844}
 LAPTOP_SIZE = {"width": 1280, "height": 800}
 PHONE = {"viewport": PHONE_SIZE, "is_mobile": True, "has_touch": True}
 LAPTOP = {"viewport": LAPTOP_SIZE}
-
-
-def postgres_only(why: str) -> pytest.MarkDecorator:
-    """Skips the test on SQLite, saying ``why`` it needs PostgreSQL (CI runs the suite on
-    PostgreSQL, so it runs there)."""
-    return pytest.mark.skipif(not ON_POSTGRES, reason=f"{why}; runs in CI's PostgreSQL pass")
 
 
 def context_for(browser_problems: BrowserProblems, new_context, **options) -> BrowserContext:

@@ -8,7 +8,6 @@ visible focus rings, conflicts without console errors, refusals that say who got
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 from django.utils import timezone
@@ -20,10 +19,10 @@ from apps.bookshelf.tests.factories import BookFactory
 
 from .conftest import log_in, watch
 from .pages import assert_no_sideways_scroll, htmx_settled
-from .support import LAPTOP_SIZE, PHONE_SIZE, book_manager
+from .support import LAPTOP_SIZE, PHONE_SIZE, SCREENSHOTS, book_manager
 from .test_books import row
 
-PHONE_SCREENSHOT = Path(__file__).resolve().parent.parent / "docs/screenshots/books-phone.png"
+PHONE_SCREENSHOT = SCREENSHOTS / "books-phone.png"
 
 
 @pytest.fixture

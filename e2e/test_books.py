@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 from django.utils import timezone
@@ -15,9 +14,9 @@ from apps.bookshelf.tests.factories import BookFactory
 from conftest import grant
 
 from .conftest import log_in
-from .support import book_manager
+from .support import SCREENSHOTS, book_manager
 
-SCREENSHOT = Path(__file__).resolve().parent.parent / "docs" / "screenshots" / "books.png"
+SCREENSHOT = SCREENSHOTS / "books.png"
 
 
 @pytest.fixture

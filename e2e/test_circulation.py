@@ -12,7 +12,6 @@ database by their copies, not by title, so they follow the demo data.
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -37,10 +36,10 @@ from .pages import (
     scripts_ready,
     toast,
 )
-from .support import PHONE_SIZE, context_for
+from .support import PHONE_SIZE, SCREENSHOTS, context_for
 
 PASSWORD = settings.DEMO_PASSWORD
-DESK_SCREENSHOT = Path(__file__).resolve().parent.parent / "docs" / "screenshots" / "desk.png"
+DESK_SCREENSHOT = SCREENSHOTS / "desk.png"
 
 
 def free_book(member, *, copies: int, available: int | None = None) -> Book:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import Group, Permission
@@ -15,8 +14,9 @@ from apps.bookshelf.models import Book
 from apps.bookshelf.tests.factories import BookFactory
 
 from .conftest import log_in, watch
+from .support import SCREENSHOTS
 
-SCREENSHOT = Path(__file__).resolve().parent.parent / "docs" / "screenshots" / "roles.png"
+SCREENSHOT = SCREENSHOTS / "roles.png"
 PHONE_SCREENSHOT = SCREENSHOT.with_name("roles-phone.png")
 
 

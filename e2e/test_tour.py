@@ -10,12 +10,11 @@ README's tour is brought up to date with it.
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 from django.conf import settings
-from playwright.sync_api import BrowserContext, Page, expect
+from playwright.sync_api import Page, expect
 
-from .conftest import BrowserProblems, watch
+from .conftest import BrowserProblems
 from .pages import (
     BookList,
     CopiesPanel,
@@ -30,10 +29,9 @@ from .pages import (
     toast,
     totp_code,
 )
+from .support import LAPTOP_SIZE, SCREENSHOTS, context_for
 
 PASSWORD = settings.DEMO_PASSWORD
-LAPTOP = {"width": 1280, "height": 800}
-SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
 
 # What the README's tour names (seed_demo's books).
 BORROWED = "The Fellowship of the Ring"  # 3 copies on the shelf: the member borrows one
@@ -45,8 +43,7 @@ NEW_BOOK = {"title": "The Lathe of Heaven", "author": "Ursula K. Le Guin", "publ
 
 def person(browser_problems: BrowserProblems, new_context) -> Page:
     """A browser of one's own (cookies), watched like ``page``'s, at the README's size."""
-    context: BrowserContext = watch(new_context(viewport=LAPTOP), browser_problems)
-    return context.new_page()
+    return context_for(browser_problems, new_context, viewport=LAPTOP_SIZE).new_page()
 
 
 def photograph(page: Page, name: str) -> None:

@@ -11,7 +11,6 @@ around the one a test adds.
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 from django.conf import settings
 from playwright.sync_api import Browser, Page, expect
@@ -33,9 +32,9 @@ from .pages import (
     scripts_ready,
     toast,
 )
-from .support import LAPTOP_SIZE, PHONE_SIZE, context_for
+from .support import LAPTOP_SIZE, PHONE_SIZE, SCREENSHOTS, context_for
 
-SCREENSHOT = Path(__file__).resolve().parent.parent / "docs" / "screenshots" / "review.png"
+SCREENSHOT = SCREENSHOTS / "review.png"
 PASSWORD = settings.DEMO_PASSWORD
 
 TITLE = "Kindred"

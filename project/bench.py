@@ -26,8 +26,6 @@ from __future__ import annotations
 import argparse
 import datetime
 import gzip
-import hashlib
-import hmac
 import json
 import os
 import platform
@@ -35,15 +33,17 @@ import re
 import shutil
 import socket
 import statistics
-import struct
 import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
+from email.message import Message
 from http.client import HTTPConnection
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urljoin, urlsplit
+
+from django_otp.oath import totp  # plain RFC 6238 (needs no Django set-up)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 OUT_DIR = BASE_DIR / "docs" / "bench"
@@ -153,7 +153,6 @@ class Server:
 
     def __init__(self, env: dict[str, str], workers: int, authenticators: dict[str, str]) -> None:
         self.authenticators = authenticators  # username -> TOTP key (hex)
-        self.last_headers: Any = None
         self.port = free_port()
         self.log = (WORK_DIR / "gunicorn.log").open("wb")
         self.process = subprocess.Popen(
@@ -183,13 +182,14 @@ class Server:
 
     def get(self, path: str, headers: dict[str, str] | None = None) -> tuple[int, bytes]:
         try:
-            return self.request("GET", path, headers=headers)[:2]
+            status, body, _headers = self.request("GET", path, headers=headers)
+            return status, body
         except OSError:
             return 0, b""
 
     def request(
         self, method: str, path: str, *, headers: dict[str, str] | None = None, body: str = ""
-    ) -> tuple[int, bytes, list[str]]:
+    ) -> tuple[int, bytes, Message]:
         connection = HTTPConnection("127.0.0.1", self.port, timeout=60)
         try:
             connection.request(
@@ -199,53 +199,42 @@ class Server:
                 headers={"X-Forwarded-Proto": "https", **(headers or {})},
             )
             response = connection.getresponse()
-            self.last_headers = response.headers
-            return response.status, response.read(), response.headers.get_all("Set-Cookie") or []
+            return response.status, response.read(), response.headers
         finally:
             connection.close()
 
     def log_in(self, username: str) -> str:
-        """The Cookie header of a fresh session of ``username``."""
+        """The Cookie header of a fresh session of ``username``: the login form, and for those
+        who must use a second factor, the code of their authenticator at the second step."""
         cookies: dict[str, str] = {}
 
-        def keep(set_cookies: list[str]) -> None:
-            for raw in set_cookies:
-                name, _, rest = raw.partition("=")
-                cookies[name] = rest.split(";", 1)[0]
-
-        status, page, set_cookies = self.request("GET", "/accounts/login/")
-        keep(set_cookies)
-
-        def post(path: str, form_page: bytes, fields: dict[str, str]) -> tuple[int, str]:
-            token = form_page.decode().split('name="csrfmiddlewaretoken" value="', 1)[1]
-            status, _, set_cookies = self.request(
-                "POST",
-                path,
-                headers={
-                    "Cookie": "; ".join(f"{k}={v}" for k, v in cookies.items()),
+        def send(method: str, path: str, fields: dict[str, str] | None = None) -> tuple:
+            headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in cookies.items())}
+            if fields is not None:
+                headers |= {
                     "Content-Type": "application/x-www-form-urlencoded",
                     "Origin": self.origin,
                     "Referer": f"{self.origin}{path}",
-                },
-                body=urlencode({"csrfmiddlewaretoken": token.split('"', 1)[0], **fields}),
+                }
+            status, body, answer = self.request(
+                method, path, headers=headers, body=urlencode(fields or {})
             )
-            keep(set_cookies)
-            location = next((v for v in self.last_headers.get_all("Location") or []), "")
-            return status, urlsplit(urljoin(self.origin, location)).path
+            for raw in answer.get_all("Set-Cookie") or []:
+                name, _, rest = raw.partition("=")
+                cookies[name] = rest.split(";", 1)[0]
+            location = urlsplit(urljoin(self.origin, answer.get("Location", ""))).path
+            return status, body, location
 
-        status, page, set_cookies = self.request("GET", "/accounts/login/")
-        keep(set_cookies)
-        status, location = post(
-            "/accounts/login/", page, {"username": username, "password": PASSWORD}
-        )
-        verify = "/accounts/login/verify/"
+        def submit(path: str, fields: dict[str, str]) -> tuple:
+            _status, form, _location = send("GET", path)
+            token = form.decode().split('name="csrfmiddlewaretoken" value="', 1)[1]
+            return send("POST", path, {"csrfmiddlewaretoken": token.split('"', 1)[0], **fields})
+
+        login, verify = "/accounts/login/", "/accounts/login/verify/"
+        status, _, location = submit(login, {"username": username, "password": PASSWORD})
         if status == 302 and location == verify and username in self.authenticators:
-            status, page, set_cookies = self.request(
-                "GET", verify, headers={"Cookie": "; ".join(f"{k}={v}" for k, v in cookies.items())}
-            )
-            keep(set_cookies)
             code = totp_code(self.authenticators[username])
-            status, location = post(verify, page, {"code": code})
+            status, _, location = submit(verify, {"code": code})
         if status != 302 or location == verify or SESSION_COOKIE not in cookies:
             raise SystemExit(f"could not log in as {username} (HTTP {status} to {location!r})")
         return "; ".join(f"{k}={v}" for k, v in cookies.items())
@@ -324,22 +313,17 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
-from django_otp import DEVICE_ID_SESSION_KEY
-from django_otp.plugins.otp_totp.models import TOTPDevice
-from apps.accounts.two_factor import VERIFIED_AT
-import time
+from apps.accounts.tests.factories import force_login_verified
+from apps.accounts.two_factor import must_use_two_factor
 counts = {}
 for name, path, user, htmx in PAGES:
     client = Client()
     if user:
         person = get_user_model().objects.get(username=user)
-        client.force_login(person)
-        device = TOTPDevice.objects.filter(user=person, name="bench").first()
-        if device:  # as the login's second step leaves the session
-            session = client.session
-            session[VERIFIED_AT] = time.time()
-            session[DEVICE_ID_SESSION_KEY] = device.persistent_id
-            session.save()
+        if must_use_two_factor(person):  # as the login's second step leaves the session
+            force_login_verified(client, person)
+        else:
+            client.force_login(person)
     headers = {"HTTP_HX_REQUEST": "true"} if htmx else {}
     client.get(path, secure=True, **headers)  # warm: the session, caches
     with CaptureQueriesContext(connection) as queries:
@@ -366,13 +350,9 @@ print("BENCH_AUTHENTICATORS=" + json.dumps(keys))
 
 
 def totp_code(key_hex: str) -> str:
-    """The code an authenticator app shows now for ``key_hex`` (RFC 6238: SHA-1, 30 s, six
-    digits; django-otp's TOTPDevice defaults)."""
-    counter = struct.pack(">Q", int(time.time()) // 30)
-    digest = hmac.new(bytes.fromhex(key_hex), counter, hashlib.sha1).digest()
-    offset = digest[-1] & 0x0F
-    number = struct.unpack(">I", digest[offset : offset + 4])[0] & 0x7FFFFFFF
-    return f"{number % 1_000_000:06d}"
+    """The code an authenticator app shows now for ``key_hex`` (django-otp's TOTP with its
+    TOTPDevice defaults: 30 s steps, six digits)."""
+    return f"{totp(bytes.fromhex(key_hex)):06d}"
 
 
 def marked_json(output: str, marker: str) -> Any:
